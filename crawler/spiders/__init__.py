@@ -1,0 +1,1 @@
+"""Spiders, one per source, named by geography and system (``france_boamp``, ``europe_ted``)."""

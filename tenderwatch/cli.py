@@ -1,0 +1,285 @@
+"""Command-line interface: ``tenderwatch --help``.
+
+Every command takes ``--db`` (or ``TENDERWATCH_DB``) and ``--config`` (or
+``TENDERWATCH_CONFIG``). What the user reads is in French.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import click
+
+from tenderwatch import __version__
+from tenderwatch.records import NATURES, CrawlReport
+from tenderwatch.settings import Settings, SettingsError, load_settings
+from tenderwatch.store import Store, StoreError
+
+SOURCES = ("boamp", "ted")
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--db`` and ``--config`` to a command and pass it the loaded settings."""
+
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                  envvar="TENDERWATCH_CONFIG", help="Fichier de configuration TOML.")
+    @click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="TENDERWATCH_DB",
+                  help="Base SQLite (défaut : tenderwatch.db).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
+        try:
+            settings = load_settings(config_path, overrides={"db": db_path})
+        except SettingsError as exc:
+            raise click.ClickException(f"configuration : {exc}") from None
+        logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return func(*args, settings=settings, **kwargs)
+
+    return wrapper
+
+
+def open_store(settings: Settings) -> Store:
+    try:
+        return Store(settings.db)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tenderwatch")
+def main() -> None:
+    """tenderwatch : veille des marchés publics à clauses sociales (insertion, marchés
+    réservés SIAE et EA/ESAT), à partir du BOAMP et de TED."""
+
+
+# -- db ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Gérer la base de données."""
+
+
+@db.command("migrate")
+@common_options
+def db_migrate(settings: Settings) -> None:
+    """Créer ou mettre à jour le schéma de la base (migrations numérotées)."""
+    try:
+        store = Store(settings.db, migrate=False)
+        applied = store.migrate()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    if applied:
+        click.echo(f"{settings.db} : migrations appliquées : {', '.join(applied)}")
+    else:
+        click.echo(f"{settings.db} : schéma à jour ({len(store.applied_migrations())} migrations)")
+    store.close()
+
+
+# -- crawl ------------------------------------------------------------------------------------
+
+
+def print_report(report: CrawlReport) -> None:
+    """Print a crawl report in French."""
+    status = "OK" if report.ok else "INCOMPLET"
+    click.echo(f"\nCollecte {report.source.upper()} — {status}")
+    rows = [
+        ("période", f"{report.from_date or '?'} → {report.until_date or '?'}"),
+        ("annoncés par la source", report.announced),
+        ("reçus", report.fetched),
+        ("nouveaux", report.new),
+        ("mis à jour", report.updated),
+        ("inchangés", report.unchanged),
+        ("ignorés", report.skipped),
+        ("erreurs", report.errors),
+        ("manquants", report.shortfall),
+        ("durée", f"{report.duration_s:.1f} s"),
+    ]
+    for label, value in rows:
+        click.echo(f"  {label:<24} {value}")
+    for reason, count in sorted(report.skip_reasons.items()):
+        click.echo(f"  ignoré ({reason}) : {count}")
+    for message in report.error_messages[:10]:
+        click.echo(f"  erreur : {message}")
+    if report.shortfall:
+        click.echo(f"  ATTENTION : {report.shortfall} avis annoncés n'ont pas été reçus.")
+
+
+@main.command()
+@click.argument("sources", nargs=-1, type=click.Choice(SOURCES))
+@click.option("--from-date", type=click.DateTime(["%Y-%m-%d"]),
+              help="Première date de publication (défaut : la plus récente en base moins le recouvrement).")
+@click.option("--until-date", type=click.DateTime(["%Y-%m-%d"]),
+              help="Dernière date de publication (défaut : aujourd'hui).")
+@click.option("--sample", type=click.IntRange(min=1), help="S'arrêter après N avis par source.")
+@click.option("--base-url", help="URL de base de la source (une seule source à la fois).")
+@click.option("--replay", is_flag=True,
+              help="Hors ligne : collecter depuis un serveur local qui rejoue des avis enregistrés.")
+@common_options
+def crawl(settings: Settings, sources: tuple[str, ...], from_date: Any, until_date: Any,
+          sample: int | None, base_url: str | None, replay: bool) -> None:
+    """Collecter les avis du BOAMP et de TED dans la base (incrémental par défaut).
+
+    SOURCES : boamp, ted (défaut : les sources activées dans la configuration). Le code de
+    sortie est 1 si des avis annoncés manquent ou si une page a échoué.
+    """
+    from crawler.run import CrawlRequest, run_crawls
+
+    chosen = list(sources) or [s for s in SOURCES if settings.source(s).enabled]
+    if not chosen:
+        raise click.UsageError("aucune source activée")
+    if base_url and len(chosen) > 1:
+        raise click.UsageError("--base-url ne vaut que pour une seule source (ex. : crawl boamp --base-url …)")
+    if from_date and until_date and from_date > until_date:
+        raise click.UsageError("--from-date est après --until-date")
+    d1 = from_date.date().isoformat() if from_date else None
+    d2 = until_date.date().isoformat() if until_date else None
+    # Create the schema before the spiders open the database concurrently.
+    open_store(settings).close()
+
+    server = None
+    requests = []
+    if replay:
+        from tenderwatch.replay import ReplayServer
+
+        server = ReplayServer().start()
+        click.echo(f"Rejeu local des sources enregistrées sur {server.url}")
+    for source in chosen:
+        url = base_url
+        first, last = d1, d2
+        if server is not None:
+            url = server.boamp_base_url if source == "boamp" else server.ted_base_url
+            span = server.data.boamp_dates() if source == "boamp" else server.data.ted_dates()
+            if span and not first:
+                first = span[0]
+            if span and not last:
+                last = max(span[1], date.today().isoformat())
+        requests.append(CrawlRequest(source=source, from_date=first, until_date=last,
+                                     sample=sample, base_url=url))
+    try:
+        reports = run_crawls(settings, requests)
+    finally:
+        if server is not None:
+            server.stop()
+    for report in reports:
+        print_report(report)
+    if not all(r.ok for r in reports):
+        sys.exit(1)
+
+
+@main.command("crawls")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+@common_options
+def crawls_list(settings: Settings, limit: int) -> None:
+    """Afficher les derniers rapports de collecte."""
+    store = open_store(settings)
+    for row in store.crawls(limit):
+        state = "OK" if row["ok"] else "INCOMPLET"
+        click.echo(
+            f"#{row['id']} {row['started_at']} {row['source']:<6} {state:<9} annoncés={row['announced']}"
+            f" reçus={row['fetched']} nouveaux={row['new']} mis-à-jour={row['updated']}"
+            f" ignorés={row['skipped']} erreurs={row['errors']} manquants={row['shortfall']}"
+        )
+
+
+# -- notices ----------------------------------------------------------------------------------
+
+
+@main.group()
+def notices() -> None:
+    """Consulter les avis collectés."""
+
+
+def _short(text: str | None, width: int) -> str:
+    text = (text or "").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@notices.command("list")
+@click.option("--source", type=click.Choice(SOURCES), help="Limiter à une source.")
+@click.option("--nature", type=click.Choice(NATURES), help="Limiter à une nature d'avis.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Publiés depuis cette date.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON (une ligne par avis).")
+@common_options
+def notices_list(settings: Settings, source: str | None, nature: str | None, since: Any,
+                 limit: int, as_json: bool) -> None:
+    """Lister les avis, du plus récent au plus ancien."""
+    store = open_store(settings)
+    rows = store.list_notices(source=source, nature=nature,
+                              since=since.date().isoformat() if since else None, limit=limit)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['id']:<22} {row['published'] or '':<10} {row['nature']:<16}"
+                       f" {_short(row['buyer_name'], 30):<30} {_short(row['title'], 70)}")
+    if not rows and not as_json:
+        click.echo("Aucun avis.")
+
+
+@notices.command("show")
+@click.argument("notice_id")
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON complète.")
+@common_options
+def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
+    """Afficher un avis (ex. : boamp:26-7298, ted:47522-2024) avec ses lots et sa procédure."""
+    store = open_store(settings)
+    notice = store.get_notice(notice_id)
+    if notice is None:
+        raise click.ClickException(f"avis inconnu : {notice_id}")
+    if as_json:
+        click.echo(json.dumps(notice, ensure_ascii=False, indent=2, default=str))
+        return
+    signals = json.loads(notice["signals"] or "{}")
+    click.echo(f"{notice['id']} — {notice['title']}")
+    for label, key in (("Nature", "nature"), ("Publié le", "published"), ("Date limite", "deadline"),
+                       ("Acheteur", "buyer_name"), ("SIRET", "buyer_siret"), ("Procédure", "procedure"),
+                       ("Valeur estimée", "estimated_value"), ("Lien", "url"), ("Formulaire", "form")):
+        if notice.get(key) not in (None, ""):
+            click.echo(f"  {label:<16} {notice[key]}")
+    click.echo(f"  {'Départements':<16} {', '.join(json.loads(notice['departements'] or '[]'))}")
+    click.echo(f"  {'CPV':<16} {', '.join(json.loads(notice['cpv'] or '[]'))}")
+    flags = {k: v for k, v in signals.items() if v not in (None, [], {}, False)}
+    if flags:
+        click.echo("  Signaux structurés :")
+        for key, value in flags.items():
+            click.echo(f"    {key} : {_short(json.dumps(value, ensure_ascii=False), 150)}")
+    if notice["lots"]:
+        click.echo(f"  Lots ({len(notice['lots'])}) :")
+        for lot in notice["lots"]:
+            click.echo(f"    Lot {lot['lot_id']} : {_short(lot['title'], 90)}")
+    for link in notice["links"]:
+        click.echo(f"  Lien {link['kind']} → {link['target'] or link['target_uuid']}")
+    proc = notice.get("procedure_state")
+    if proc:
+        ids = json.loads(proc["notice_ids"] or "[]")
+        click.echo(f"  Procédure {proc['id']} : état {proc['status']}, date limite {proc['deadline']},"
+                   f" {len(ids)} avis")
+    click.echo("")
+    click.echo(notice["text"] or "(pas de texte)")
+
+
+@notices.command("search")
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@common_options
+def notices_search(settings: Settings, query: str, limit: int) -> None:
+    """Rechercher dans le titre et le texte des avis (tous les mots, accents ignorés)."""
+    store = open_store(settings)
+    rows = store.search(query, limit=limit)
+    for row in rows:
+        click.echo(f"{row['id']:<22} {row['published'] or '':<10} {_short(row['title'], 70)}")
+        click.echo(f"    {_short(row['extrait'], 150)}")
+    if not rows:
+        click.echo("Aucun résultat.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Numbered schema migrations, applied in order by ``tenderwatch db migrate`` (and on open).
+
+Tables are created explicitly here, never implicitly by an insert, so that every column has a
+type and every relation a foreign key. A migration that has run is never edited: a change to
+the schema is a new numbered migration.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("tenderwatch")
+
+
+@migrations(name="0001_initial")
+def m0001_initial(db: Database) -> None:
+    """Raw payloads, notices, lots, links, procedures, crawl reports, full-text search."""
+    db["raw_notices"].create(
+        {
+            "source": str,
+            "source_id": str,
+            "content_hash": str,
+            "content_type": str,
+            "url": str,
+            "body": bytes,
+            "fetched_at": str,
+            "parse_error": str,
+        },
+        pk=("source", "source_id", "content_hash"),
+        not_null={"source", "source_id", "content_hash", "body"},
+    )
+    db["procedures"].create(
+        {
+            "id": str,
+            "title": str,
+            "buyer_name": str,
+            "status": str,  # open | cancelled | awarded
+            "deadline": str,
+            "deadline_history": str,  # JSON [{notice_id, deadline}]
+            "first_published": str,
+            "last_published": str,
+            "current_notice_id": str,
+            "notice_ids": str,  # JSON, in publication order
+            "lots_state": str,  # JSON {lot_id: {title, status, deadline, winners}}
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["notices"].create(
+        {
+            "id": str,
+            "source": str,
+            "source_id": str,
+            "form": str,
+            "title": str,
+            "nature": str,
+            "published": str,
+            "deadline": str,
+            "buyer_name": str,
+            "buyer_siret": str,
+            "departements": str,  # JSON list
+            "cpv": str,  # JSON list
+            "procedure": str,
+            "estimated_value": float,
+            "currency": str,
+            "url": str,
+            "language": str,
+            "text": str,
+            "signals": str,  # JSON
+            "lot_rules": str,  # JSON
+            "procedure_uuid": str,
+            "notice_uuid": str,
+            "ted_publication_number": str,
+            "winners": str,  # JSON list
+            "content_hash": str,  # raw payload this row was normalised from
+            "procedure_id": str,
+            "canonical_id": str,  # the record to alert on when the notice is on two sources
+            "first_seen": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"source", "source_id", "form"},
+        foreign_keys=[("procedure_id", "procedures", "id")],
+    )
+    db["lots"].create(
+        {
+            "notice_id": str,
+            "lot_id": str,
+            "position": int,
+            "title": str,
+            "description": str,
+            "cpv": str,
+            "estimated_value": float,
+            "deadline": str,
+            "departements": str,
+            "signals": str,
+            "result": str,
+            "winners": str,
+        },
+        pk=("notice_id", "lot_id"),
+        foreign_keys=[("notice_id", "notices", "id")],
+    )
+    db["notice_links"].create(
+        {"notice_id": str, "kind": str, "target": str, "target_uuid": str},
+        pk=("notice_id", "kind", "target", "target_uuid"),
+        foreign_keys=[("notice_id", "notices", "id")],
+    )
+    db["crawls"].create(
+        {
+            "id": int,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "from_date": str,
+            "until_date": str,
+            "announced": int,
+            "fetched": int,
+            "new": int,
+            "updated": int,
+            "unchanged": int,
+            "skipped": int,
+            "errors": int,
+            "shortfall": int,
+            "skip_reasons": str,
+            "error_messages": str,
+            "duration_s": float,
+            "ok": int,
+        },
+        pk="id",
+    )
+    db["notices"].create_index(["source", "published"])
+    db["notices"].create_index(["procedure_id"])
+    db["notices"].create_index(["notice_uuid"])
+    db["notices"].create_index(["procedure_uuid"])
+    db["notice_links"].create_index(["target"])
+    db["notice_links"].create_index(["target_uuid"])
+    db["notices"].enable_fts(["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")

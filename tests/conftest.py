@@ -1,0 +1,45 @@
+"""Shared test fixtures: a fresh migrated store per test, fixture paths, CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tenderwatch.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A fresh database file with every migration applied."""
+    s = Store(tmp_path / "test.db")
+    yield s
+    s.close()
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for a CLI subprocess: no user config, fast retries, no start delay."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENDERWATCH_")}
+    env.update(
+        TENDERWATCH_DB=str(tmp_path / "cli.db"),
+        TENDERWATCH_CRAWL_BACKOFF_BASE="0.01",
+        TENDERWATCH_CRAWL_AUTOTHROTTLE_START_DELAY="0",
+        TENDERWATCH_CRAWL_DOWNLOAD_TIMEOUT="10",
+        TENDERWATCH_CONTACT="veille-tests@example.org",
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``tenderwatch`` in a subprocess (the Twisted reactor runs once per process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tenderwatch.cli", *args],
+        env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
