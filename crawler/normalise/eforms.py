@@ -137,9 +137,7 @@ def _first(el: etree._Element | None, path: str) -> etree._Element | None:
     return _first_from(el, _steps(path), 0)
 
 
-def _first_from(
-    el: etree._Element, steps: tuple[str, ...], i: int
-) -> etree._Element | None:
+def _first_from(el: etree._Element, steps: tuple[str, ...], i: int) -> etree._Element | None:
     name = steps[i]
     last = i == len(steps) - 1
     for c in el:
@@ -219,7 +217,7 @@ _ISO639_1 = {
     "LIT": "lt", "MLT": "mt", "NLD": "nl", "POL": "pl", "POR": "pt", "RON": "ro", "SLK": "sk",
     "SLV": "sl", "SPA": "es", "SWE": "sv", "NOR": "no", "ISL": "is", "LTZ": "lb", "CAT": "ca",
     "EUS": "eu", "GLG": "gl", "MKD": "mk", "SRP": "sr", "SQI": "sq", "TUR": "tr", "UKR": "uk",
-    "RUS": "ru", "BOS": "bs", "CNR": "cnr", "HYE": "hy", "KAT": "ka", "ZHO": "zh", "JPN": "ja",
+    "RUS": "ru", "BOS": "bs", "HYE": "hy", "KAT": "ka", "ZHO": "zh", "JPN": "ja",
 }  # fmt: skip
 
 
@@ -322,8 +320,10 @@ def _nuts_table() -> dict[str, str]:
     global _NUTS
     if _NUTS is None:
         table: dict[str, str] = {}
-        raw = resources.files("tenderwatch.data").joinpath("nuts3_departements.csv").read_text(
-            encoding="utf-8"
+        raw = (
+            resources.files("tenderwatch.data")
+            .joinpath("nuts3_departements.csv")
+            .read_text(encoding="utf-8")
         )
         for row in csv.DictReader(io.StringIO(raw)):
             table[row["nuts3"].strip().upper()] = row["departement"].strip()
@@ -398,8 +398,11 @@ def _lot_signals(lot: etree._Element, langs: tuple[str, ...]) -> Signals:
     reserved = [
         _text(e)
         for e in _by_list(
-            _all(terms, "TendererQualificationRequest/SpecificTendererRequirement/"
-                 "TendererRequirementTypeCode"),
+            _all(
+                terms,
+                "TendererQualificationRequest/SpecificTendererRequirement/"
+                "TendererRequirementTypeCode",
+            ),
             "reserved-procurement",
         )
     ]
@@ -506,7 +509,9 @@ def _period_deadline(process: etree._Element | None) -> str | None:
     ):
         period = _first(process, path)
         if period is not None:
-            value = parse_datetime(_text(_child(period, "EndDate")), _text(_child(period, "EndTime")))
+            value = parse_datetime(
+                _text(_child(period, "EndDate")), _text(_child(period, "EndTime"))
+            )
             if value:
                 return value
     return None
@@ -541,7 +546,10 @@ class _Results:
             for ref in _all(contract, "LotTender/ID")
         }
         for lot_result in _children(result, "LotResult"):
-            lot_id = normalise_lot_id(_text(_first(lot_result, "TenderLot/ID")))
+            lot_ref = _first(lot_result, "TenderLot/ID")
+            if _scheme(lot_ref) == "LotsGroup":
+                continue  # GLO-0001 would otherwise normalise to lot "1"
+            lot_id = normalise_lot_id(_text(lot_ref))
             status = _RESULT.get(_text(_child(lot_result, "TenderResultCode")), "")
             refs = [_text(r) for r in _all(lot_result, "LotTender/ID")]
             if contracted:
@@ -612,7 +620,7 @@ def _links(
         if m:
             # BT-758 is "<BT-701 UUID>-<BT-757 version>": keep the UUID, which equals the
             # changed notice's own BT-701 (Notice.notice_uuid).
-            link = NoticeLink(kind=kind, target_uuid=m.group(1).lower())
+            link = NoticeLink(kind=kind, target_uuid=m.group(1))
         elif pubno:
             link = NoticeLink(kind=kind, target=f"ted:{pubno}")
         else:
@@ -676,9 +684,7 @@ def normalise_eforms(
     subtype = _text(_first(ext, "NoticeSubType/SubTypeCode"))
     notice_type = _text(_child(root, "NoticeTypeCode"))
     publication = _child(ext, "Publication")
-    pubno = normalise_publication_number(
-        _text(_child(publication, "NoticePublicationID"))
-    )
+    pubno = normalise_publication_number(_text(_child(publication, "NoticePublicationID")))
     notice_uuid = _text(_child(root, "ID")) or None
     version = _text(_child(root, "VersionID"))
     procedure_uuid = _text(_child(root, "ContractFolderID")) or None
@@ -740,10 +746,12 @@ def normalise_eforms(
     )
 
     # Lots: BT-137 with schemeName Lot; PIN-only notices describe "parts" instead.
-    lot_els = [e for e in _children(root, "ProcurementProjectLot")]
-    schemes = [_scheme(_child(e, "ID")) for e in lot_els]
-    wanted = "Lot" if "Lot" in schemes else "Part"
-    lot_els = [e for e, s in zip(lot_els, schemes, strict=True) if s == wanted]
+    # An identifier without scheme nor known prefix counts as a lot rather than being lost.
+    all_lots = _children(root, "ProcurementProjectLot")
+    schemes = [_scheme(_child(e, "ID")) for e in all_lots]
+    lot_els = [e for e, s in zip(all_lots, schemes, strict=True) if s in ("Lot", "")]
+    if not lot_els:
+        lot_els = [e for e, s in zip(all_lots, schemes, strict=True) if s == "Part"]
 
     results = _Results(_child(ext, "NoticeResult"), org_names)
     lots: list[Lot] = []
