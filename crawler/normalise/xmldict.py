@@ -1,7 +1,7 @@
 """XML ↔ dict in the conventions of the BOAMP Opendatasoft API.
 
 The BOAMP API serves each notice's ``DONNEES`` and ``GESTION`` blocks as JSON strings made by
-an XML→JSON conversion (``shared/docs/sources.md`` §1.3, checked against the five records of
+an XML→JSON conversion (``shared/docs/sources.md`` §1.3, as seen in the five records of
 ``tests/fixtures/boamp-api``):
 
 - an element present once is a value, an element repeated among its siblings is a list (never a

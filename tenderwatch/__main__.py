@@ -1,0 +1,5 @@
+"""``python -m tenderwatch`` runs the command-line interface."""
+
+from tenderwatch.cli import main
+
+main()

@@ -1,0 +1,29 @@
+"""Records derived from real ones, for replays that need a procedure's later notices.
+
+No real BOAMP API record of a corrigendum was recorded yet (see sources.md, gaps): the
+corrigendum below is a real record with the changes a corrigendum makes — a new idweb, a
+later publication date, nature ``RECTIFICATIF``, a link to the initial notice, the deadline
+moved. Everything derived this way is listed as such in ``data/PROVENANCE.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def derive_corrigendum(record: dict[str, Any], *, idweb: str, published: str,
+                       deadline: str) -> dict[str, Any]:
+    """A BOAMP corrigendum of ``record`` that moves its deadline to ``deadline`` (ISO)."""
+    corr = dict(record)
+    corr.update(idweb=idweb, id=idweb.replace("-", "_"), filename=idweb, dateparution=published,
+                nature="RECTIFICATIF", nature_libelle="Avis rectificatif", etat="RECTIFICATIF",
+                annonce_lie=record["idweb"], datelimitereponse=deadline,
+                url_avis=f"https://www.boamp.fr/pages/avis/?q=idweb:{idweb}")
+    donnees = json.loads(record["donnees"])
+    for family in donnees.values():
+        procedure = family.get("initial", {}).get("procedure")
+        if isinstance(procedure, dict) and "dateReceptionOffres" in procedure:
+            procedure["dateReceptionOffres"] = deadline
+    corr["donnees"] = json.dumps(donnees, ensure_ascii=False)
+    return corr
