@@ -48,10 +48,14 @@ def fixture_payloads() -> list[RawNotice]:
             raws.append(RawNotice("boamp", record["idweb"], str(path), "application/json", body))
     for folder in ("boamp-xml-v3", "boamp-xml-v230"):
         for path in sorted((FIXTURES / folder).glob("*.xml")):
-            raws.append(RawNotice("boamp", path.stem, str(path), "application/xml", path.read_bytes()))
+            raws.append(
+                RawNotice("boamp", path.stem, str(path), "application/xml", path.read_bytes())
+            )
     for folder in ("eforms-sdk", "ted-eforms", "ted-r209", "ted-r209-converted-eforms"):
         for path in sorted((FIXTURES / folder).rglob("*.xml")):
-            raws.append(RawNotice("ted", path.stem, str(path), "application/xml", path.read_bytes()))
+            raws.append(
+                RawNotice("ted", path.stem, str(path), "application/xml", path.read_bytes())
+            )
     return raws
 
 
@@ -74,8 +78,9 @@ def bench_normalise(rounds: int) -> None:
             count += 1
     elapsed = time.perf_counter() - start
     size = sum(len(r.body) for r in raws) * rounds
-    print(f"normalisation : {len(raws)} avis de test x {rounds} tours = {count} avis en {elapsed:.2f} s")
-    print(f"  {count / elapsed:,.0f} avis/s, {size / elapsed / 1e6:.1f} Mo/s (un processus) ; échecs : {failures}")
+    print(f"normalisation : {len(raws)} avis de test x {rounds} tours = {count} avis")
+    print(f"  en {elapsed:.2f} s : {count / elapsed:,.0f} avis/s, {size / elapsed / 1e6:.1f} Mo/s")
+    print(f"  (un processus) ; échecs : {failures}")
 
 
 def _renew_uuids(text: str, salt: str) -> str:
@@ -94,8 +99,13 @@ def cloned_data(total: int, start: date) -> tuple[ReplayData, date, date]:
         record = json.loads(template)
         day = (start + timedelta(days=i % days)).isoformat()
         idweb = f"90-{i:06d}"
-        record.update(idweb=idweb, id=idweb.replace("-", "_"), dateparution=day, annonce_lie=None,
-                      annonces_anterieures=None)
+        record.update(
+            idweb=idweb,
+            id=idweb.replace("-", "_"),
+            dateparution=day,
+            annonce_lie=None,
+            annonces_anterieures=None,
+        )
         text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         data.boamp_records.append(_renew_uuids(text, idweb))
     for i in range(n_ted):
@@ -112,19 +122,32 @@ def bench_crawl(total: int) -> None:
     data, first, last = cloned_data(total, date(2026, 1, 1))
     with tempfile.TemporaryDirectory() as tmp, ReplayServer(data) as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TENDERWATCH_")}
-        env.update(TENDERWATCH_DB=str(Path(tmp) / "bench.db"), TENDERWATCH_LOG_LEVEL="WARNING",
-                   TENDERWATCH_CRAWL_AUTOTHROTTLE_START_DELAY="0",
-                   TENDERWATCH_BOAMP_BASE_URL=server.boamp_base_url,
-                   TENDERWATCH_TED_BASE_URL=server.ted_base_url,
-                   TENDERWATCH_TED_XML_BASE_URL=server.ted_base_url)
-        args = [sys.executable, "-m", "tenderwatch.cli", "crawl", "--from-date", first.isoformat(),
-                "--until-date", last.isoformat()]
+        env.update(
+            TENDERWATCH_DB=str(Path(tmp) / "bench.db"),
+            TENDERWATCH_LOG_LEVEL="WARNING",
+            TENDERWATCH_CRAWL_AUTOTHROTTLE_START_DELAY="0",
+            TENDERWATCH_BOAMP_BASE_URL=server.boamp_base_url,
+            TENDERWATCH_TED_BASE_URL=server.ted_base_url,
+            TENDERWATCH_TED_XML_BASE_URL=server.ted_base_url,
+        )
+        args = [
+            sys.executable,
+            "-m",
+            "tenderwatch.cli",
+            "crawl",
+            "--from-date",
+            first.isoformat(),
+            "--until-date",
+            last.isoformat(),
+        ]
         started = time.perf_counter()
         proc = subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT)
         elapsed = time.perf_counter() - started
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"collecte rejouée : {len(data.boamp_records)} avis BOAMP + {len(data.ted_index)} avis TED"
-          f" en {elapsed:.1f} s ({total / elapsed:,.0f} avis/s, code de sortie {proc.returncode})")
+    print(
+        f"collecte rejouée : {len(data.boamp_records)} avis BOAMP + {len(data.ted_index)} avis TED"
+        f" en {elapsed:.1f} s ({total / elapsed:,.0f} avis/s, code de sortie {proc.returncode})"
+    )
     print(f"  mémoire maximale du processus de collecte : {peak_kb / 1024:.0f} Mo")
     tail = [line for line in proc.stdout.splitlines() if line.strip()][-24:]
     print("\n".join("  | " + line for line in tail))

@@ -23,8 +23,13 @@ from tenderwatch.settings import Settings
 SPIDERS: dict[str, type[NoticeSpider]] = {"boamp": FranceBoampSpider, "ted": EuropeTedSpider}
 PROJECT_URL = "https://github.com/tenderwatch/tenderwatch"
 QUIET_LOGGERS = (
-    "scrapy.utils.log", "scrapy.crawler", "scrapy.statscollectors", "scrapy.middleware",
-    "scrapy.addons", "scrapy.extensions.telnet", "scrapy.core.engine",
+    "scrapy.utils.log",
+    "scrapy.crawler",
+    "scrapy.statscollectors",
+    "scrapy.middleware",
+    "scrapy.addons",
+    "scrapy.extensions.telnet",
+    "scrapy.core.engine",
 )
 
 
@@ -119,7 +124,11 @@ def run_crawls(settings: Settings, requests: list[CrawlRequest]) -> list[CrawlRe
         report = getattr(crawler, "tenderwatch_report", None)
         if report is None:
             # The spider did not even open (bad argument, unreachable store): say so.
-            report = CrawlReport(source=req.source, started_at="", errors=1,
-                                 error_messages=["le robot n'a pas pu démarrer (voir le journal)"])
+            report = CrawlReport(
+                source=req.source,
+                started_at="",
+                errors=1,
+                error_messages=["le robot n'a pas pu démarrer (voir le journal)"],
+            )
         reports.append(report)
     return reports

@@ -29,8 +29,12 @@ from tenderwatch.replay.derive import derive_corrigendum  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 OUT = ROOT / "tenderwatch" / "replay" / "data"
-TED_EFORMS_FR = ["2024-OJS015-00041387", "2024-OJS017-00047522", "2024-OJS044-00129266",
-                 "2024-OJS074-00219998"]
+TED_EFORMS_FR = [
+    "2024-OJS015-00041387",
+    "2024-OJS017-00047522",
+    "2024-OJS044-00129266",
+    "2024-OJS074-00219998",
+]
 DERIVED_TED_NUMBER = "700001-2026"
 
 
@@ -39,15 +43,25 @@ def dumps(record: dict) -> str:
 
 
 def boamp_records() -> list[str]:
-    page = json.loads((FIXTURES / "boamp-api" / "boamp-where-date.json").read_text(encoding="utf-8"))
+    page = json.loads(
+        (FIXTURES / "boamp-api" / "boamp-where-date.json").read_text(encoding="utf-8")
+    )
     real = page["data"]["results"]
     records = [dumps(r) for r in real]
     for folder in ("boamp-xml-v3", "boamp-xml-v230"):
         for path in sorted((FIXTURES / folder).glob("*.xml")):
             records.append(dumps(boamp_xml_to_record(path.read_bytes())))
     initial = next(r for r in real if r["idweb"] == "26-7298")
-    records.append(dumps(derive_corrigendum(initial, idweb="26-9100", published="2026-01-28",
-                                            deadline="2026-02-23T12:00:00.000+01:00")))
+    records.append(
+        dumps(
+            derive_corrigendum(
+                initial,
+                idweb="26-9100",
+                published="2026-01-28",
+                deadline="2026-02-23T12:00:00.000+01:00",
+            )
+        )
+    )
     return records
 
 
@@ -60,15 +74,26 @@ def ted_entries() -> list[tuple[dict, bytes]]:
     for path in sorted((FIXTURES / "ted-r209").glob("*.xml")):
         body = path.read_bytes()
         notice = normalise_ted_r209_bytes(body)
-        if "FR" in re.findall(rb'<COUNTRY VALUE="([A-Z]{2})"', body[:200000])[:1]:
+        # The buyer's country (CODED_DATA_SECTION/NOTICE_DATA/ISO_COUNTRY): French buyers only.
+        if re.search(rb'<ISO_COUNTRY VALUE="FR"', body):
             entries.append((notice, body))
     # The TED publication of BOAMP 26-87466 (derived: BOAMP's eForms with OASIS namespaces).
     root = etree.fromstring((FIXTURES / "boamp-xml-v3" / "26-87466.xml").read_bytes())
-    eforms = next(el for el in root.iter() if isinstance(el.tag, str) and el.tag.endswith("}ContractNotice"))
-    body = re.sub(rb"urn:boamp:names:specification", b"urn:oasis:names:specification",
-                  etree.tostring(eforms, encoding="UTF-8", xml_declaration=True))
+    eforms = next(
+        el
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "ContractNotice"
+    )
+    eforms.tag = "{urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2}ContractNotice"
+    body = re.sub(
+        rb"urn:boamp:names:specification",
+        b"urn:oasis:names:specification",
+        etree.tostring(eforms, encoding="UTF-8", xml_declaration=True),
+    )
     notice = normalise_eforms_bytes(body, source_id=DERIVED_TED_NUMBER)
-    notice.published = boamp_xml_to_record((FIXTURES / "boamp-xml-v3" / "26-87466.xml").read_bytes())["dateparution"]
+    notice.published = boamp_xml_to_record(
+        (FIXTURES / "boamp-xml-v3" / "26-87466.xml").read_bytes()
+    )["dateparution"]
     entries.append((notice, body))
     return entries
 
@@ -84,8 +109,14 @@ def main() -> None:
     index = []
     for notice, body in ted_entries():
         number = notice.source_id
-        index.append({"publication-number": number, "publication-date": f"{notice.published}+01:00",
-                      "notice-type": notice.form, "buyer-country": ["FRA"]})
+        index.append(
+            {
+                "publication-number": number,
+                "publication-date": f"{notice.published}+01:00",
+                "notice-type": notice.form,
+                "buyer-country": ["FRA"],
+            }
+        )
         (OUT / "ted" / "xml" / f"{number}.xml").write_bytes(body)
     (OUT / "ted" / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
     print(f"{len(records)} enregistrements BOAMP, {len(index)} avis TED écrits dans {OUT}")

@@ -27,18 +27,31 @@ SOURCES = ("boamp", "ted")
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--db`` and ``--config`` to a command and pass it the loaded settings."""
 
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                  envvar="TENDERWATCH_CONFIG", help="Fichier de configuration TOML.")
-    @click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="TENDERWATCH_DB",
-                  help="Base SQLite (défaut : tenderwatch.db).")
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        envvar="TENDERWATCH_CONFIG",
+        help="Fichier de configuration TOML.",
+    )
+    @click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False),
+        envvar="TENDERWATCH_DB",
+        help="Base SQLite (défaut : tenderwatch.db).",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
         try:
             settings = load_settings(config_path, overrides={"db": db_path})
         except SettingsError as exc:
             raise click.ClickException(f"configuration : {exc}") from None
-        logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         return func(*args, settings=settings, **kwargs)
 
     return wrapper
@@ -113,17 +126,33 @@ def print_report(report: CrawlReport) -> None:
 
 @main.command()
 @click.argument("sources", nargs=-1, type=click.Choice(SOURCES))
-@click.option("--from-date", type=click.DateTime(["%Y-%m-%d"]),
-              help="Première date de publication (défaut : la plus récente en base moins le recouvrement).")
-@click.option("--until-date", type=click.DateTime(["%Y-%m-%d"]),
-              help="Dernière date de publication (défaut : aujourd'hui).")
+@click.option(
+    "--from-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Première date de publication (défaut : la plus récente en base moins le recouvrement).",
+)
+@click.option(
+    "--until-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Dernière date de publication (défaut : aujourd'hui).",
+)
 @click.option("--sample", type=click.IntRange(min=1), help="S'arrêter après N avis par source.")
 @click.option("--base-url", help="URL de base de la source (une seule source à la fois).")
-@click.option("--replay", is_flag=True,
-              help="Hors ligne : collecter depuis un serveur local qui rejoue des avis enregistrés.")
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="Hors ligne : collecter depuis un serveur local qui rejoue des avis enregistrés.",
+)
 @common_options
-def crawl(settings: Settings, sources: tuple[str, ...], from_date: Any, until_date: Any,
-          sample: int | None, base_url: str | None, replay: bool) -> None:
+def crawl(
+    settings: Settings,
+    sources: tuple[str, ...],
+    from_date: Any,
+    until_date: Any,
+    sample: int | None,
+    base_url: str | None,
+    replay: bool,
+) -> None:
     """Collecter les avis du BOAMP et de TED dans la base (incrémental par défaut).
 
     SOURCES : boamp, ted (défaut : les sources activées dans la configuration). Le code de
@@ -135,7 +164,9 @@ def crawl(settings: Settings, sources: tuple[str, ...], from_date: Any, until_da
     if not chosen:
         raise click.UsageError("aucune source activée")
     if base_url and len(chosen) > 1:
-        raise click.UsageError("--base-url ne vaut que pour une seule source (ex. : crawl boamp --base-url …)")
+        raise click.UsageError(
+            "--base-url ne vaut que pour une seule source (ex. : crawl boamp --base-url …)"
+        )
     if from_date and until_date and from_date > until_date:
         raise click.UsageError("--from-date est après --until-date")
     d1 = from_date.date().isoformat() if from_date else None
@@ -160,8 +191,11 @@ def crawl(settings: Settings, sources: tuple[str, ...], from_date: Any, until_da
                 first = span[0]
             if span and not last:
                 last = max(span[1], date.today().isoformat())
-        requests.append(CrawlRequest(source=source, from_date=first, until_date=last,
-                                     sample=sample, base_url=url))
+        requests.append(
+            CrawlRequest(
+                source=source, from_date=first, until_date=last, sample=sample, base_url=url
+            )
+        )
     try:
         reports = run_crawls(settings, requests)
     finally:
@@ -182,8 +216,9 @@ def crawls_list(settings: Settings, limit: int) -> None:
     for row in store.crawls(limit):
         state = "OK" if row["ok"] else "INCOMPLET"
         click.echo(
-            f"#{row['id']} {row['started_at']} {row['source']:<6} {state:<9} annoncés={row['announced']}"
-            f" reçus={row['fetched']} nouveaux={row['new']} mis-à-jour={row['updated']}"
+            f"#{row['id']} {row['started_at']} {row['source']:<6} {state:<9}"
+            f" annoncés={row['announced']} reçus={row['fetched']} nouveaux={row['new']}"
+            f" mis-à-jour={row['updated']}"
             f" ignorés={row['skipped']} erreurs={row['errors']} manquants={row['shortfall']}"
         )
 
@@ -208,18 +243,27 @@ def _short(text: str | None, width: int) -> str:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON (une ligne par avis).")
 @common_options
-def notices_list(settings: Settings, source: str | None, nature: str | None, since: Any,
-                 limit: int, as_json: bool) -> None:
+def notices_list(
+    settings: Settings,
+    source: str | None,
+    nature: str | None,
+    since: Any,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Lister les avis, du plus récent au plus ancien."""
     store = open_store(settings)
-    rows = store.list_notices(source=source, nature=nature,
-                              since=since.date().isoformat() if since else None, limit=limit)
+    rows = store.list_notices(
+        source=source, nature=nature, since=since.date().isoformat() if since else None, limit=limit
+    )
     for row in rows:
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
-            click.echo(f"{row['id']:<22} {row['published'] or '':<10} {row['nature']:<16}"
-                       f" {_short(row['buyer_name'], 30):<30} {_short(row['title'], 70)}")
+            click.echo(
+                f"{row['id']:<22} {row['published'] or '':<10} {row['nature']:<16}"
+                f" {_short(row['buyer_name'], 30):<30} {_short(row['title'], 70)}"
+            )
     if not rows and not as_json:
         click.echo("Aucun avis.")
 
@@ -239,9 +283,17 @@ def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
         return
     signals = json.loads(notice["signals"] or "{}")
     click.echo(f"{notice['id']} — {notice['title']}")
-    for label, key in (("Nature", "nature"), ("Publié le", "published"), ("Date limite", "deadline"),
-                       ("Acheteur", "buyer_name"), ("SIRET", "buyer_siret"), ("Procédure", "procedure"),
-                       ("Valeur estimée", "estimated_value"), ("Lien", "url"), ("Formulaire", "form")):
+    for label, key in (
+        ("Nature", "nature"),
+        ("Publié le", "published"),
+        ("Date limite", "deadline"),
+        ("Acheteur", "buyer_name"),
+        ("SIRET", "buyer_siret"),
+        ("Procédure", "procedure"),
+        ("Valeur estimée", "estimated_value"),
+        ("Lien", "url"),
+        ("Formulaire", "form"),
+    ):
         if notice.get(key) not in (None, ""):
             click.echo(f"  {label:<16} {notice[key]}")
     click.echo(f"  {'Départements':<16} {', '.join(json.loads(notice['departements'] or '[]'))}")
@@ -260,8 +312,10 @@ def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
     proc = notice.get("procedure_state")
     if proc:
         ids = json.loads(proc["notice_ids"] or "[]")
-        click.echo(f"  Procédure {proc['id']} : état {proc['status']}, date limite {proc['deadline']},"
-                   f" {len(ids)} avis")
+        click.echo(
+            f"  Procédure {proc['id']} : état {proc['status']}, date limite {proc['deadline']},"
+            f" {len(ids)} avis"
+        )
     click.echo("")
     click.echo(notice["text"] or "(pas de texte)")
 

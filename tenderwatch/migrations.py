@@ -134,4 +134,6 @@ def m0001_initial(db: Database) -> None:
     db["notices"].create_index(["procedure_uuid"])
     db["notice_links"].create_index(["target"])
     db["notice_links"].create_index(["target_uuid"])
-    db["notices"].enable_fts(["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    db["notices"].enable_fts(
+        ["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+    )

@@ -214,7 +214,9 @@ def _validate(s: Settings) -> None:
     for name in ("boamp", "ted"):
         src = s.source(name)
         if not src.base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"sources.{name}.base_url : URL http(s) attendue, reçu {src.base_url!r}")
+            raise SettingsError(
+                f"sources.{name}.base_url : URL http(s) attendue, reçu {src.base_url!r}"
+            )
         if src.page_size < 1 or (name == "boamp" and src.page_size > 100):
             raise SettingsError(f"sources.{name}.page_size : entre 1 et 100 (reçu {src.page_size})")
         if src.overlap_days < 0 or src.first_run_days < 0:

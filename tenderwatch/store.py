@@ -118,8 +118,9 @@ class Store:
         source, _, source_id = notice_id.partition(":")
         return list(
             self.db.query(
-                "SELECT content_hash, content_type, url, fetched_at, parse_error, length(body) AS size"
-                " FROM raw_notices WHERE source = ? AND source_id = ? ORDER BY fetched_at",
+                "SELECT content_hash, content_type, url, fetched_at, parse_error,"
+                " length(body) AS size FROM raw_notices"
+                " WHERE source = ? AND source_id = ? ORDER BY fetched_at",
                 [source, source_id],
             )
         )
@@ -234,24 +235,49 @@ class Store:
             ids.update(r[0] for r in rows if r[0])
 
         if notice.procedure_uuid:
-            add(q("SELECT procedure_id FROM notices WHERE procedure_uuid = ? AND id != ?",
-                  [notice.procedure_uuid, notice.id]).fetchall())
+            add(
+                q(
+                    "SELECT procedure_id FROM notices WHERE procedure_uuid = ? AND id != ?",
+                    [notice.procedure_uuid, notice.id],
+                ).fetchall()
+            )
         if notice.notice_uuid:
-            add(q("SELECT procedure_id FROM notices WHERE notice_uuid = ? AND id != ?",
-                  [notice.notice_uuid, notice.id]).fetchall())
-            add(q("SELECT n.procedure_id FROM notice_links l JOIN notices n ON n.id = l.notice_id"
-                  " WHERE l.target_uuid = ?", [notice.notice_uuid]).fetchall())
+            add(
+                q(
+                    "SELECT procedure_id FROM notices WHERE notice_uuid = ? AND id != ?",
+                    [notice.notice_uuid, notice.id],
+                ).fetchall()
+            )
+            add(
+                q(
+                    "SELECT n.procedure_id FROM notice_links l JOIN notices n ON n.id = l.notice_id"
+                    " WHERE l.target_uuid = ?",
+                    [notice.notice_uuid],
+                ).fetchall()
+            )
         if notice.ted_publication_number:
-            add(q("SELECT procedure_id FROM notices WHERE ted_publication_number = ? AND id != ?",
-                  [notice.ted_publication_number, notice.id]).fetchall())
+            add(
+                q(
+                    "SELECT procedure_id FROM notices WHERE ted_publication_number = ? AND id != ?",
+                    [notice.ted_publication_number, notice.id],
+                ).fetchall()
+            )
         for link in notice.links:
             if link.target:
                 add(q("SELECT procedure_id FROM notices WHERE id = ?", [link.target]).fetchall())
             if link.target_uuid:
-                add(q("SELECT procedure_id FROM notices WHERE notice_uuid = ?",
-                      [link.target_uuid]).fetchall())
-        add(q("SELECT n.procedure_id FROM notice_links l JOIN notices n ON n.id = l.notice_id"
-              " WHERE l.target = ?", [notice.id]).fetchall())
+                add(
+                    q(
+                        "SELECT procedure_id FROM notices WHERE notice_uuid = ?", [link.target_uuid]
+                    ).fetchall()
+                )
+        add(
+            q(
+                "SELECT n.procedure_id FROM notice_links l JOIN notices n ON n.id = l.notice_id"
+                " WHERE l.target = ?",
+                [notice.id],
+            ).fetchall()
+        )
         return ids
 
     def _attach_procedure(self, notice: Notice) -> str:
@@ -270,8 +296,9 @@ class Store:
             self.db["procedures"].insert({"id": proc_id, "status": "open", "updated_at": _now()})
         self.db.execute("UPDATE notices SET procedure_id = ? WHERE id = ?", [proc_id, notice.id])
         for other in candidates - {proc_id}:
-            self.db.execute("UPDATE notices SET procedure_id = ? WHERE procedure_id = ?",
-                            [proc_id, other])
+            self.db.execute(
+                "UPDATE notices SET procedure_id = ? WHERE procedure_id = ?", [proc_id, other]
+            )
             self.db.execute("DELETE FROM procedures WHERE id = ?", [other])
         self._link_same_notice(notice)
         return proc_id
@@ -293,13 +320,18 @@ class Store:
         group = [{"id": notice.id, "source": notice.source}, *rows]
         canonical = min(group, key=lambda r: (_SOURCE_PREFERENCE.get(r["source"], 9), r["id"]))
         for member in group:
-            self.db.execute("UPDATE notices SET canonical_id = ? WHERE id = ?",
-                            [canonical["id"], member["id"]])
+            self.db.execute(
+                "UPDATE notices SET canonical_id = ? WHERE id = ?", [canonical["id"], member["id"]]
+            )
             for other in group:
                 if other["id"] != member["id"]:
                     self.db["notice_links"].insert(
-                        {"notice_id": member["id"], "kind": "same_as", "target": other["id"],
-                         "target_uuid": ""},
+                        {
+                            "notice_id": member["id"],
+                            "kind": "same_as",
+                            "target": other["id"],
+                            "target_uuid": "",
+                        },
                         ignore=True,
                     )
 
@@ -319,13 +351,16 @@ class Store:
         history: list[dict[str, str]] = []
         lots: dict[str, dict[str, Any]] = {}
         for r in rows:
-            if r["title"] and r["nature"] in (CALL_FOR_TENDERS, CORRIGENDUM) or not state.get("title"):
+            if (r["title"] and r["nature"] in (CALL_FOR_TENDERS, CORRIGENDUM)) or not state.get(
+                "title"
+            ):
                 state["title"] = r["title"] or state.get("title")
             state["buyer_name"] = r["buyer_name"] or state.get("buyer_name")
             notice_lots = list(
                 self.db.query(
                     "SELECT lot_id, title, deadline, result, winners FROM lots"
-                    " WHERE notice_id = ? ORDER BY position", [r["id"]]
+                    " WHERE notice_id = ? ORDER BY position",
+                    [r["id"]],
                 )
             )
             if r["nature"] in (CALL_FOR_TENDERS, CORRIGENDUM):
@@ -412,9 +447,11 @@ class Store:
         if since:
             where.append("published >= ?")
             params.append(since)
+        # Only fixed clauses with "?" placeholders are joined here: no user text in the SQL.
         sql = (
-            "SELECT id, published, nature, deadline, buyer_name, title, departements,"
-            " procedure_id, canonical_id FROM notices WHERE " + " AND ".join(where)
+            "SELECT id, published, nature, deadline, buyer_name, title, departements,"  # noqa: S608
+            " procedure_id, canonical_id FROM notices WHERE "
+            + " AND ".join(where)
             + " ORDER BY published DESC, id DESC LIMIT ?"
         )
         return list(self.db.query(sql, [*params, limit]))

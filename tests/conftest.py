@@ -37,9 +37,15 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``tenderwatch`` in a subprocess (the Twisted reactor runs once per process)."""
     return subprocess.run(
         [sys.executable, "-m", "tenderwatch.cli", *args],
-        env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
     )

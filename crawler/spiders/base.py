@@ -88,7 +88,9 @@ class NoticeSpider(scrapy.Spider):
         if newest:
             start = date.fromisoformat(newest[:10]) - timedelta(days=overlap)
         else:
-            start = self.until_date - timedelta(days=crawler.settings.getint(prefix + "FIRST_RUN_DAYS", 2))
+            start = self.until_date - timedelta(
+                days=crawler.settings.getint(prefix + "FIRST_RUN_DAYS", 2)
+            )
         return min(start, self.until_date)
 
     @property

@@ -36,16 +36,23 @@ class EuropeTedSpider(NoticeSpider):
     name = "europe_ted"
     source = "ted"
 
-    def __init__(self, *args: Any, countries: str | list[str] | None = None,
-                 xml_base_url: str | None = None, page_size: int | str = 100,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        countries: str | list[str] | None = None,
+        xml_base_url: str | None = None,
+        page_size: int | str = 100,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if isinstance(countries, str):
             countries = [c.strip() for c in countries.split(",") if c.strip()]
         self.countries = [c.upper() for c in (countries or ["FRA"])]
         for c in self.countries:
             if len(c) != 3 or not c.isalpha():
-                raise SpiderArgumentError(f"countries : code pays ISO à 3 lettres attendu, reçu {c!r}")
+                raise SpiderArgumentError(
+                    f"countries : code pays ISO à 3 lettres attendu, reçu {c!r}"
+                )
         self.xml_base_url = (xml_base_url or "").rstrip("/")
         self.page_size = int(page_size)
         self.pages = 0
@@ -99,8 +106,12 @@ class EuropeTedSpider(NoticeSpider):
         )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.logger.info("TED : pays %s, publiés du %s au %s", ",".join(self.countries),
-                         self.from_date, self.until_date)
+        self.logger.info(
+            "TED : pays %s, publiés du %s au %s",
+            ",".join(self.countries),
+            self.from_date,
+            self.until_date,
+        )
         yield self._search(None)
 
     # -- responses --------------------------------------------------------------------------

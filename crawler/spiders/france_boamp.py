@@ -36,8 +36,9 @@ class FranceBoampSpider(NoticeSpider):
     name = "france_boamp"
     source = "boamp"
 
-    def __init__(self, *args: Any, page_size: int | str = 100, max_offset: int | str = 10000,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, page_size: int | str = 100, max_offset: int | str = 10000, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.page_size = int(page_size)
         self.max_offset = int(max_offset)
@@ -45,14 +46,19 @@ class FranceBoampSpider(NoticeSpider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> FranceBoampSpider:
         kwargs.setdefault("page_size", crawler.settings.getint("TENDERWATCH_BOAMP_PAGE_SIZE", 100))
-        kwargs.setdefault("max_offset", crawler.settings.getint("TENDERWATCH_BOAMP_MAX_OFFSET", 10000))
+        kwargs.setdefault(
+            "max_offset", crawler.settings.getint("TENDERWATCH_BOAMP_MAX_OFFSET", 10000)
+        )
         return super().from_crawler(crawler, *args, **kwargs)  # type: ignore[return-value]
 
     # -- requests ---------------------------------------------------------------------------
 
     def _url(self, first: date, last: date, offset: int, limit: int) -> str:
         params = {
-            "where": f"dateparution >= date'{first.isoformat()}' AND dateparution <= date'{last.isoformat()}'",
+            "where": (
+                f"dateparution >= date'{first.isoformat()}'"
+                f" AND dateparution <= date'{last.isoformat()}'"
+            ),
             # Newest first for a sample, oldest first otherwise; idweb breaks ties so that
             # offsets are stable between pages.
             "order_by": "dateparution DESC, idweb DESC" if self.sample else "dateparution, idweb",
@@ -82,8 +88,9 @@ class FranceBoampSpider(NoticeSpider):
 
     # -- responses --------------------------------------------------------------------------
 
-    def parse_page(self, response: Response, first: date, last: date, offset: int,
-                   what: str) -> Iterator[Any]:
+    def parse_page(
+        self, response: Response, first: date, last: date, offset: int, what: str
+    ) -> Iterator[Any]:
         try:
             text = response.text
             total = json.loads(text)["total_count"]
@@ -113,8 +120,13 @@ class FranceBoampSpider(NoticeSpider):
     def _first_page(self, first: date, last: date, total: int) -> Iterator[scrapy.Request]:
         if self._must_split(first, last, total):
             middle = first + timedelta(days=(last - first).days // 2)
-            self.logger.info("BOAMP : %s annonces du %s au %s, plus que %s : découpage",
-                             total, first, last, self.max_offset)
+            self.logger.info(
+                "BOAMP : %s annonces du %s au %s, plus que %s : découpage",
+                total,
+                first,
+                last,
+                self.max_offset,
+            )
             yield self._page(first, middle, 0)
             yield self._page(middle + timedelta(days=1), last, 0)
             return

@@ -12,14 +12,23 @@ import json
 from typing import Any
 
 
-def derive_corrigendum(record: dict[str, Any], *, idweb: str, published: str,
-                       deadline: str) -> dict[str, Any]:
+def derive_corrigendum(
+    record: dict[str, Any], *, idweb: str, published: str, deadline: str
+) -> dict[str, Any]:
     """A BOAMP corrigendum of ``record`` that moves its deadline to ``deadline`` (ISO)."""
     corr = dict(record)
-    corr.update(idweb=idweb, id=idweb.replace("-", "_"), filename=idweb, dateparution=published,
-                nature="RECTIFICATIF", nature_libelle="Avis rectificatif", etat="RECTIFICATIF",
-                annonce_lie=record["idweb"], datelimitereponse=deadline,
-                url_avis=f"https://www.boamp.fr/pages/avis/?q=idweb:{idweb}")
+    corr.update(
+        idweb=idweb,
+        id=idweb.replace("-", "_"),
+        filename=idweb,
+        dateparution=published,
+        nature="RECTIFICATIF",
+        nature_libelle="Avis rectificatif",
+        etat="RECTIFICATIF",
+        annonce_lie=record["idweb"],
+        datelimitereponse=deadline,
+        url_avis=f"https://www.boamp.fr/pages/avis/?q=idweb:{idweb}",
+    )
     donnees = json.loads(record["donnees"])
     for family in donnees.values():
         procedure = family.get("initial", {}).get("procedure")

@@ -94,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the test output stays readable; requests are kept in server.requests
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -134,13 +134,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _log(self, body: bytes = b"") -> None:
         with self.server.lock:
             self.server.requests.append(
-                {"method": self.command, "path": self.path,
-                 "user_agent": self.headers.get("User-Agent", ""), "body": body.decode("utf-8", "replace")}
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "user_agent": self.headers.get("User-Agent", ""),
+                    "body": body.decode("utf-8", "replace"),
+                }
             )
 
     # -- routes -----------------------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         self._log()
         if self._fault():
             return
@@ -154,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(404, {"error": "not found", "path": url.path})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self._log(body)
@@ -174,26 +178,40 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error_code": "InvalidRESTParameterError", "message": "limit/offset"})
             return
         if limit > 100 or limit < 0:
-            self._json(400, {"error_code": "InvalidRESTParameterError",
-                             "message": "Invalid value for limit API parameter"})
+            self._json(
+                400,
+                {
+                    "error_code": "InvalidRESTParameterError",
+                    "message": "Invalid value for limit API parameter",
+                },
+            )
             return
         if offset + limit > self.server.max_offset:
-            self._json(400, {"error_code": "InvalidRESTParameterError",
-                             "message": f"offset + limit must be lower than {self.server.max_offset}"})
+            self._json(
+                400,
+                {
+                    "error_code": "InvalidRESTParameterError",
+                    "message": f"offset + limit must be lower than {self.server.max_offset}",
+                },
+            )
             return
         ge = _DATE_GE.search(where)
         le = _DATE_LE.search(where)
         rows = self.server.boamp_rows
-        selected = [r for r in rows
-                    if (not ge or r[0] >= ge.group(1)) and (not le or r[0] <= le.group(1))]
+        selected = [
+            r for r in rows if (not ge or r[0] >= ge.group(1)) and (not le or r[0] <= le.group(1))
+        ]
         order = query.get("order_by", [""])[0].lower()
         if "desc" in order:
             selected = list(reversed(selected))
-        page = selected[offset:offset + limit]
+        page = selected[offset : offset + limit]
         total = len(selected) + self.server.faults.boamp_extra_total
         body = (
-            '{"total_count": ' + str(total) + ', "results": ['
-            + ", ".join(text for _, _, text in page) + "]}"
+            '{"total_count": '
+            + str(total)
+            + ', "results": ['
+            + ", ".join(text for _, _, text in page)
+            + "]}"
         )
         self._send(200, body.encode("utf-8"))
 
@@ -212,14 +230,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         def keep(entry: dict[str, Any]) -> bool:
             day = entry["publication-date"][:10].replace("-", "")
-            if ge and day < ge.group(1) or le and day > le.group(1):
+            if (ge and day < ge.group(1)) or (le and day > le.group(1)):
                 return False
             return not wanted or bool(wanted & set(entry.get("buyer-country", [])))
 
         selected = [e for e in self.server.data.ted_index if keep(e)]
         token = request.get("iterationNextToken")
         start = int(base64.b64decode(token).decode()) if token else 0
-        page = selected[start:start + limit]
+        page = selected[start : start + limit]
         end = start + len(page)
         next_token = base64.b64encode(str(end).encode()).decode() if end < len(selected) else None
         host = f"http://{self.headers.get('Host', '127.0.0.1')}"
@@ -227,16 +245,23 @@ class _Handler(BaseHTTPRequestHandler):
             {**e, "links": {"xml": {"MUL": f"{host}/en/notice/{e['publication-number']}/xml"}}}
             for e in page
         ]
-        self._json(200, {"notices": notices,
-                         "totalNoticeCount": len(selected) + self.server.faults.ted_extra_total,
-                         "iterationNextToken": next_token, "timedOut": False})
+        self._json(
+            200,
+            {
+                "notices": notices,
+                "totalNoticeCount": len(selected) + self.server.faults.ted_extra_total,
+                "iterationNextToken": next_token,
+                "timedOut": False,
+            },
+        )
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], data: ReplayData, faults: ReplayFaults,
-                 max_offset: int) -> None:
+    def __init__(
+        self, address: tuple[str, int], data: ReplayData, faults: ReplayFaults, max_offset: int
+    ) -> None:
         super().__init__(address, _Handler)
         self.data = data
         self.faults = faults
@@ -259,13 +284,20 @@ class ReplayServer:
     as ``--base-url``.
     """
 
-    def __init__(self, data: ReplayData | None = None, *, faults: ReplayFaults | None = None,
-                 port: int = 0, max_offset: int = 10000) -> None:
+    def __init__(
+        self,
+        data: ReplayData | None = None,
+        *,
+        faults: ReplayFaults | None = None,
+        port: int = 0,
+        max_offset: int = 10000,
+    ) -> None:
         self.data = data or ReplayData.load()
         self.faults = faults or ReplayFaults()
         self._server = _Server(("127.0.0.1", port), self.data, self.faults, max_offset)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="tenderwatch-replay")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="tenderwatch-replay"
+        )
 
     @property
     def url(self) -> str:

@@ -54,10 +54,26 @@ def db_rows(tmp_path: Path, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def crawl(tmp_path: Path, server: ReplayServer, source: str, *extra: str,
-          env: dict[str, str] | None = None, window: tuple[str, str] = ("2026-01-01", "2026-12-31")):
+def crawl(
+    tmp_path: Path,
+    server: ReplayServer,
+    source: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    window: tuple[str, str] = ("2026-01-01", "2026-12-31"),
+):
     base = server.boamp_base_url if source == "boamp" else server.ted_base_url
-    args = ["crawl", source, "--base-url", base, "--from-date", window[0], "--until-date", window[1], *extra]
+    args = [
+        "crawl",
+        source,
+        "--base-url",
+        base,
+        "--from-date",
+        window[0],
+        "--until-date",
+        window[1],
+        *extra,
+    ]
     return run_cli(args, env or cli_env(tmp_path))
 
 
@@ -116,7 +132,9 @@ def test_shortfall_is_recorded_and_fails_the_command(tmp_path: Path) -> None:
         result = crawl(tmp_path, server, "boamp")
     assert result.returncode == 1
     assert "manquants                3" in result.stdout
-    assert db_rows(tmp_path, "SELECT announced, fetched, shortfall, ok FROM crawls") == [(8, 5, 3, 0)]
+    assert db_rows(tmp_path, "SELECT announced, fetched, shortfall, ok FROM crawls") == [
+        (8, 5, 3, 0)
+    ]
     assert db_rows(tmp_path, "SELECT count(*) FROM notices") == [(5,)]
 
 
@@ -151,7 +169,9 @@ def test_malformed_notice_is_skipped_and_kept_raw(tmp_path: Path) -> None:
         result = crawl(tmp_path, server, "boamp")
     assert result.returncode == 0, result.stdout + result.stderr
     assert db_rows(tmp_path, "SELECT count(*) FROM notices") == [(5,)]
-    errors = db_rows(tmp_path, "SELECT source_id, parse_error FROM raw_notices WHERE parse_error IS NOT NULL")
+    errors = db_rows(
+        tmp_path, "SELECT source_id, parse_error FROM raw_notices WHERE parse_error IS NOT NULL"
+    )
     assert errors[0][0] == "26-9999" and errors[0][1].startswith("malformed_json")
     assert db_rows(tmp_path, "SELECT skipped FROM crawls") == [(1,)]
 
@@ -162,7 +182,9 @@ def test_a_failed_crawl_loses_nothing_already_stored(tmp_path: Path) -> None:
         assert crawl(tmp_path, server, "boamp").returncode == 0
     before = db_rows(tmp_path, "SELECT id, title, text FROM notices ORDER BY id")
     env = cli_env(tmp_path, TENDERWATCH_CRAWL_RETRY_TIMES="1")
-    with ReplayServer(ReplayData(boamp_records=texts), faults=ReplayFaults(always_fail=["/records"])) as server:
+    with ReplayServer(
+        ReplayData(boamp_records=texts), faults=ReplayFaults(always_fail=["/records"])
+    ) as server:
         assert crawl(tmp_path, server, "boamp", env=env).returncode == 1
     assert db_rows(tmp_path, "SELECT id, title, text FROM notices ORDER BY id") == before
 
@@ -180,8 +202,14 @@ def ted_data(paths: list[Path], country: str = "FRA") -> ReplayData:
     data = ReplayData()
     for i, path in enumerate(paths):
         number = f"{100000 + i}-2024"
-        data.ted_index.append({"publication-number": number, "publication-date": f"2024-01-{i + 10:02d}+01:00",
-                               "notice-type": "cn-standard", "buyer-country": [country]})
+        data.ted_index.append(
+            {
+                "publication-number": number,
+                "publication-date": f"2024-01-{i + 10:02d}+01:00",
+                "notice-type": "cn-standard",
+                "buyer-country": [country],
+            }
+        )
         data.ted_xml[number] = path.read_bytes()
     return data
 
@@ -205,11 +233,18 @@ def test_ted_crawl_pages_with_tokens_and_keeps_xml_bytes(tmp_path: Path) -> None
 
 
 def test_hostile_xml_is_skipped_with_its_reason(tmp_path: Path) -> None:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-            b"<ContractNotice>&b;</ContractNotice>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b"<ContractNotice>&b;</ContractNotice>"
+    )
     data = ted_data(TED_FR[:1])
-    data.ted_index.append({"publication-number": "666666-2024", "publication-date": "2024-01-20+01:00",
-                           "buyer-country": ["FRA"]})
+    data.ted_index.append(
+        {
+            "publication-number": "666666-2024",
+            "publication-date": "2024-01-20+01:00",
+            "buyer-country": ["FRA"],
+        }
+    )
     data.ted_xml["666666-2024"] = bomb
     with ReplayServer(data) as server:
         result = crawl(tmp_path, server, "ted", window=("2024-01-01", "2024-01-31"))
@@ -221,13 +256,16 @@ def test_hostile_xml_is_skipped_with_its_reason(tmp_path: Path) -> None:
 
 def test_corrigendum_moves_the_procedure_deadline(tmp_path: Path) -> None:
     initial = next(r for r in real_records() if r["idweb"] == "26-7298")
-    corrigendum = derive_corrigendum(initial, idweb="26-9100", published="2026-01-28",
-                                     deadline="2026-02-23T12:00:00+01:00")
+    corrigendum = derive_corrigendum(
+        initial, idweb="26-9100", published="2026-01-28", deadline="2026-02-23T12:00:00+01:00"
+    )
     texts = [dumps(initial), dumps(corrigendum)]
     with ReplayServer(ReplayData(boamp_records=texts)) as server:
         result = crawl(tmp_path, server, "boamp")
     assert result.returncode == 0, result.stdout + result.stderr
-    procs = db_rows(tmp_path, "SELECT procedure_id FROM notices WHERE id IN ('boamp:26-7298', 'boamp:26-9100')")
+    procs = db_rows(
+        tmp_path, "SELECT procedure_id FROM notices WHERE id IN ('boamp:26-7298', 'boamp:26-9100')"
+    )
     assert len({p[0] for p in procs}) == 1
     deadline, history = db_rows(tmp_path, "SELECT deadline, deadline_history FROM procedures")[0]
     assert deadline.startswith("2026-02-23")
@@ -242,12 +280,25 @@ def test_notice_on_boamp_and_ted_is_linked_as_one(tmp_path: Path) -> None:
     # The TED publication of the same eForms notice: the EFORMS subtree with the OASIS
     # namespaces TED uses instead of BOAMP's copies (derived for this test).
     root = etree.fromstring(boamp_xml)
-    eforms = next(el for el in root.iter() if isinstance(el.tag, str) and el.tag.endswith("ContractNotice"))
-    ted_xml = re.sub(rb"urn:boamp:names:specification", b"urn:oasis:names:specification",
-                     etree.tostring(eforms, encoding="UTF-8", xml_declaration=True))
+    eforms = next(
+        el
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "ContractNotice"
+    )
+    eforms.tag = "{urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2}ContractNotice"
+    ted_xml = re.sub(
+        rb"urn:boamp:names:specification",
+        b"urn:oasis:names:specification",
+        etree.tostring(eforms, encoding="UTF-8", xml_declaration=True),
+    )
     data = ReplayData(boamp_records=[dumps(record)])
-    data.ted_index.append({"publication-number": "700001-2026", "buyer-country": ["FRA"],
-                           "publication-date": record["dateparution"] + "+02:00"})
+    data.ted_index.append(
+        {
+            "publication-number": "700001-2026",
+            "buyer-country": ["FRA"],
+            "publication-date": record["dateparution"] + "+02:00",
+        }
+    )
     data.ted_xml["700001-2026"] = ted_xml
     day = record["dateparution"]
     with ReplayServer(data) as server:
@@ -276,7 +327,10 @@ def test_bundled_replay_harvests_both_sources_once(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["crawl", "boamp", "--from-date", "2026-02-01", "--until-date", "2026-01-01"], "--from-date est après"),
+        (
+            ["crawl", "boamp", "--from-date", "2026-02-01", "--until-date", "2026-01-01"],
+            "--from-date est après",
+        ),
         (["crawl", "boamp", "--from-date", "01/02/2026"], "--from-date"),
         (["crawl", "--base-url", "http://127.0.0.1:9"], "une seule source"),
     ],

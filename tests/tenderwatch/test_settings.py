@@ -30,7 +30,9 @@ def test_file_overrides_defaults(tmp_path: Path) -> None:
 
 def test_environment_overrides_file(tmp_path: Path) -> None:
     path = write(tmp_path, 'db = "from-file.db"\n[crawl]\nretry_times = 2\n')
-    s = load_settings(path, env={"TENDERWATCH_DB": "from-env.db", "TENDERWATCH_CRAWL_RETRY_TIMES": "7"})
+    s = load_settings(
+        path, env={"TENDERWATCH_DB": "from-env.db", "TENDERWATCH_CRAWL_RETRY_TIMES": "7"}
+    )
     assert s.db == "from-env.db"
     assert s.crawl.retry_times == 7
 
@@ -48,7 +50,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "db = \n")
-    with pytest.raises(SettingsError, match="tenderwatch.toml"):
+    with pytest.raises(SettingsError, match=r"tenderwatch\.toml"):
         load_settings(path, env={})
 
 

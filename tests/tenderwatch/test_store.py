@@ -18,16 +18,26 @@ from tenderwatch.store import NEW, UNCHANGED, UPDATED, Store
 
 
 def raw_for(notice: Notice, body: bytes | None = None) -> RawNotice:
-    return RawNotice(source=notice.source, source_id=notice.source_id, url="http://x",
-                     content_type="application/json",
-                     body=body if body is not None else json.dumps(notice.to_dict()).encode())
+    return RawNotice(
+        source=notice.source,
+        source_id=notice.source_id,
+        url="http://x",
+        content_type="application/json",
+        body=body if body is not None else json.dumps(notice.to_dict()).encode(),
+    )
 
 
 def notice(source_id: str = "26-1", source: str = "boamp", **kw: object) -> Notice:
     base: dict[str, object] = dict(
-        id=f"{source}:{source_id}", source=source, source_id=source_id, form="test",
-        title="Nettoyage des locaux", nature=CALL_FOR_TENDERS, published="2026-01-10",
-        deadline="2026-02-10T12:00:00+01:00", text="Clause sociale d'insertion : 5 % des heures.",
+        id=f"{source}:{source_id}",
+        source=source,
+        source_id=source_id,
+        form="test",
+        title="Nettoyage des locaux",
+        nature=CALL_FOR_TENDERS,
+        published="2026-01-10",
+        deadline="2026-02-10T12:00:00+01:00",
+        text="Clause sociale d'insertion : 5 % des heures.",
         buyer_name="Ville de Valence",
     )
     base.update(kw)
@@ -91,8 +101,13 @@ def test_thinner_version_does_not_erase_what_was_known(store: Store) -> None:
 
 
 def test_unparsed_payload_is_kept_with_its_reason(store: Store) -> None:
-    raw = RawNotice(source="boamp", source_id="26-9", url="u", content_type="application/json",
-                    body=b"{not json")
+    raw = RawNotice(
+        source="boamp",
+        source_id="26-9",
+        url="u",
+        content_type="application/json",
+        body=b"{not json",
+    )
     store.save_unparsed(raw, "malformed_json: line 1")
     row = next(store.db.query("SELECT parse_error, body FROM raw_notices"))
     assert row["parse_error"].startswith("malformed_json")
@@ -111,9 +126,13 @@ def test_full_text_search_follows_updates(store: Store) -> None:
 def test_corrigendum_moves_the_deadline_of_the_procedure(store: Store) -> None:
     first = notice()
     store.save(raw_for(first), first)
-    corr = notice("26-2", nature=CORRIGENDUM, published="2026-01-20",
-                  deadline="2026-02-24T12:00:00+01:00",
-                  links=[NoticeLink(kind="corrects", target="boamp:26-1")])
+    corr = notice(
+        "26-2",
+        nature=CORRIGENDUM,
+        published="2026-01-20",
+        deadline="2026-02-24T12:00:00+01:00",
+        links=[NoticeLink(kind="corrects", target="boamp:26-1")],
+    )
     store.save(raw_for(corr), corr)
     a, b = store.get_notice("boamp:26-1"), store.get_notice("boamp:26-2")
     assert a["procedure_id"] == b["procedure_id"]
@@ -125,22 +144,37 @@ def test_corrigendum_moves_the_deadline_of_the_procedure(store: Store) -> None:
 
 
 def test_corrigendum_before_its_notice_still_joins_the_procedure(store: Store) -> None:
-    corr = notice("26-2", nature=CORRIGENDUM, published="2026-01-20",
-                  links=[NoticeLink(kind="corrects", target="boamp:26-1")])
+    corr = notice(
+        "26-2",
+        nature=CORRIGENDUM,
+        published="2026-01-20",
+        links=[NoticeLink(kind="corrects", target="boamp:26-1")],
+    )
     store.save(raw_for(corr), corr)
     first = notice()
     store.save(raw_for(first), first)
-    assert store.get_notice("boamp:26-1")["procedure_id"] == store.get_notice("boamp:26-2")["procedure_id"]
+    assert (
+        store.get_notice("boamp:26-1")["procedure_id"]
+        == store.get_notice("boamp:26-2")["procedure_id"]
+    )
     assert store.db["procedures"].count == 1
 
 
 def test_cancellation_of_one_lot_cancels_only_that_lot(store: Store) -> None:
-    lots = [Lot(lot_id="1", title="Espaces verts"), Lot(lot_id="2", title="Voirie"),
-            Lot(lot_id="3", title="Propreté")]
+    lots = [
+        Lot(lot_id="1", title="Espaces verts"),
+        Lot(lot_id="2", title="Voirie"),
+        Lot(lot_id="3", title="Propreté"),
+    ]
     first = notice(lots=lots)
     store.save(raw_for(first), first)
-    cancel = notice("26-3", nature=CANCELLATION, published="2026-01-25",
-                    lots=[Lot(lot_id="2")], links=[NoticeLink(kind="corrects", target="boamp:26-1")])
+    cancel = notice(
+        "26-3",
+        nature=CANCELLATION,
+        published="2026-01-25",
+        lots=[Lot(lot_id="2")],
+        links=[NoticeLink(kind="corrects", target="boamp:26-1")],
+    )
     store.save(raw_for(cancel), cancel)
     state = store.get_notice("boamp:26-1")["procedure_state"]
     lots_state = json.loads(state["lots_state"])
@@ -152,8 +186,12 @@ def test_cancellation_of_one_lot_cancels_only_that_lot(store: Store) -> None:
 def test_cancellation_without_lots_cancels_the_procedure(store: Store) -> None:
     first = notice()
     store.save(raw_for(first), first)
-    cancel = notice("26-3", nature=CANCELLATION, published="2026-01-25",
-                    links=[NoticeLink(kind="corrects", target="boamp:26-1")])
+    cancel = notice(
+        "26-3",
+        nature=CANCELLATION,
+        published="2026-01-25",
+        links=[NoticeLink(kind="corrects", target="boamp:26-1")],
+    )
     store.save(raw_for(cancel), cancel)
     assert store.get_notice("boamp:26-1")["procedure_state"]["status"] == "cancelled"
 
@@ -161,10 +199,17 @@ def test_cancellation_without_lots_cancels_the_procedure(store: Store) -> None:
 def test_award_marks_lots_awarded_with_winners(store: Store) -> None:
     first = notice(lots=[Lot(lot_id="1"), Lot(lot_id="2")])
     store.save(raw_for(first), first)
-    award = notice("26-4", nature=AWARD, published="2026-03-01", deadline=None,
-                   lots=[Lot(lot_id="1", result="awarded", winners=["ACI Les Jardins"]),
-                         Lot(lot_id="2", result="not_awarded")],
-                   links=[NoticeLink(kind="corrects", target="boamp:26-1")])
+    award = notice(
+        "26-4",
+        nature=AWARD,
+        published="2026-03-01",
+        deadline=None,
+        lots=[
+            Lot(lot_id="1", result="awarded", winners=["ACI Les Jardins"]),
+            Lot(lot_id="2", result="not_awarded"),
+        ],
+        links=[NoticeLink(kind="corrects", target="boamp:26-1")],
+    )
     store.save(raw_for(award), award)
     state = store.get_notice("boamp:26-1")["procedure_state"]
     lots_state = json.loads(state["lots_state"])
@@ -190,10 +235,18 @@ def test_same_notice_on_boamp_and_ted_is_one_procedure_with_boamp_canonical(stor
 def test_eforms_change_notice_joins_by_uuid(store: Store) -> None:
     first = notice("1-2026", source="ted", notice_uuid="aaaa", procedure_uuid=None)
     store.save(raw_for(first), first)
-    change = notice("2-2026", source="ted", nature=CORRIGENDUM, notice_uuid="bbbb",
-                    links=[NoticeLink(kind="corrects", target_uuid="aaaa")])
+    change = notice(
+        "2-2026",
+        source="ted",
+        nature=CORRIGENDUM,
+        notice_uuid="bbbb",
+        links=[NoticeLink(kind="corrects", target_uuid="aaaa")],
+    )
     store.save(raw_for(change), change)
-    assert store.get_notice("ted:1-2026")["procedure_id"] == store.get_notice("ted:2-2026")["procedure_id"]
+    assert (
+        store.get_notice("ted:1-2026")["procedure_id"]
+        == store.get_notice("ted:2-2026")["procedure_id"]
+    )
 
 
 def test_newest_published_per_source(store: Store) -> None:
