@@ -22,6 +22,7 @@ import base64
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -86,6 +87,8 @@ class ReplayFaults:
     throttle_once: list[str] = field(default_factory=list)  # answer 429 the first time
     always_fail: list[str] = field(default_factory=list)  # answer 500 every time
     malformed: list[str] = field(default_factory=list)  # answer a truncated JSON body
+    slow_once: list[str] = field(default_factory=list)  # wait slow_seconds the first time
+    slow_seconds: float = 3.0
     boamp_extra_total: int = 0  # announced total_count larger than what is served
     ted_extra_total: int = 0
 
@@ -113,6 +116,17 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer an injected fault if one matches; True when answered."""
         target = self.path
         faults = self.server.faults
+        delay = 0.0
+        with self.server.lock:
+            for pattern in faults.slow_once:
+                key = (0, pattern, target)
+                if pattern in target and key not in self.server.failed:
+                    self.server.failed.add(key)
+                    delay = faults.slow_seconds
+        if delay:
+            time.sleep(delay)  # longer than the client's timeout: it gives up and retries
+            self._json(200, {"error": "too late"})
+            return True
         with self.server.lock:
             for pattern in faults.always_fail:
                 if pattern in target:

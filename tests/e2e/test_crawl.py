@@ -347,3 +347,56 @@ def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli(["crawl", "--config", str(config)], cli_env(tmp_path))
     assert result.returncode == 1
     assert "page_size" in result.stderr and "bad.toml" in result.stderr
+
+
+def test_a_page_that_times_out_once_is_retried(tmp_path: Path) -> None:
+    texts = [dumps(r) for r in real_records()]
+    env = cli_env(tmp_path, TENDERWATCH_CRAWL_DOWNLOAD_TIMEOUT="1")
+    faults = ReplayFaults(slow_once=["offset=0"], slow_seconds=3)
+    with ReplayServer(ReplayData(boamp_records=texts), faults=faults) as server:
+        result = crawl(tmp_path, server, "boamp", env=env)
+        first_pages = [r for r in server.requests if "offset=0&" in r["path"]]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(first_pages) == 2
+    assert db_rows(tmp_path, "SELECT count(*) FROM notices") == [(5,)]
+
+
+def test_default_window_restarts_two_days_before_the_newest_stored_notice(tmp_path: Path) -> None:
+    texts = [dumps(r) for r in real_records()]  # all published 2026-01-21
+    with ReplayServer(ReplayData(boamp_records=texts)) as server:
+        assert crawl(tmp_path, server, "boamp").returncode == 0
+        result = run_cli(
+            ["crawl", "boamp", "--base-url", server.boamp_base_url, "--until-date", "2026-01-31"],
+            cli_env(tmp_path),
+        )
+        last = server.requests[-1]["path"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "date%272026-01-19%27" in last  # 2026-01-21 minus the 2-day overlap
+    assert db_rows(
+        tmp_path, "SELECT from_date, unchanged FROM crawls ORDER BY id DESC LIMIT 1"
+    ) == [("2026-01-19", 5)]
+
+
+def test_sample_stops_after_n_notices(tmp_path: Path) -> None:
+    texts = spread_records(days=3, per_day=2)
+    with ReplayServer(ReplayData(boamp_records=texts)) as server:
+        result = crawl(
+            tmp_path, server, "boamp", "--sample", "2", window=("2026-03-01", "2026-03-03")
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The newest two: a sample reads the end of the window.
+    assert db_rows(tmp_path, "SELECT published FROM notices ORDER BY id") == [("2026-03-03",)] * 2
+    assert db_rows(tmp_path, "SELECT announced, fetched, shortfall FROM crawls") == [(6, 2, 0)]
+
+
+def test_unknown_form_family_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    records = real_records()
+    odd = dict(records[0], idweb="26-9998", donnees=json.dumps({"NOUVEAU_FORMULAIRE": {"x": "y"}}))
+    texts = [dumps(r) for r in records] + [dumps(odd)]
+    with ReplayServer(ReplayData(boamp_records=texts)) as server:
+        result = crawl(tmp_path, server, "boamp")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(db_rows(tmp_path, "SELECT skip_reasons FROM crawls")[0][0]) == {
+        "unknown_form_family": 1
+    }
+    assert db_rows(tmp_path, "SELECT count(*) FROM notices") == [(5,)]
