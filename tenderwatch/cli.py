@@ -223,6 +223,201 @@ def crawls_list(settings: Settings, limit: int) -> None:
         )
 
 
+# -- classify ---------------------------------------------------------------------------------
+
+CHUNK = 256
+
+
+def _error_result(notice_id: str, model_version: str, message: str) -> dict[str, Any]:
+    """The contract's line for an input that could not be classified."""
+    from classifier import LABELS
+
+    return {
+        "id": notice_id,
+        "model_version": model_version,
+        "labels": dict.fromkeys(LABELS, False),
+        "lots": [],
+        "insertion_hours": None,
+        "evidence": [],
+        "error": message,
+    }
+
+
+def _read_jsonl(stream: Any) -> Any:
+    """Yield ``(input, None)`` or ``(None, (id, error))`` per line, in order."""
+    from classifier import NoticeInput
+
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            yield None, (f"ligne {number}", f"JSON invalide : {exc.msg}")
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str | int):
+            yield None, (f"ligne {number}", "objet JSON avec un champ « id » attendu")
+            continue
+        text = obj.get("text")
+        if not isinstance(text, str):
+            yield None, (str(obj["id"]), "champ « text » manquant ou non textuel")
+            continue
+        yield (
+            NoticeInput(
+                id=str(obj["id"]),
+                text=text,
+                title=obj.get("title"),
+                published=obj.get("published"),
+                signals=obj.get("signals"),
+                lots=obj.get("structured_lots"),
+            ),
+            None,
+        )
+
+
+def classify_stream(classifier: Any, stream: Any) -> Any:
+    """Classify a JSONL stream; yield one result per input line, in the same order."""
+    from classifier import MODEL_VERSION
+
+    batch: list[Any] = []
+
+    def flush() -> Any:
+        inputs = [item for item, _ in batch if item is not None]
+        results = iter(classifier.classify_many(inputs)) if inputs else iter(())
+        for item, error in batch:
+            yield (
+                next(results)
+                if item is not None
+                else _error_result(error[0], MODEL_VERSION, error[1])
+            )
+        batch.clear()
+
+    for entry in _read_jsonl(stream):
+        batch.append(entry)
+        if len(batch) >= CHUNK:
+            yield from flush()
+    yield from flush()
+
+
+@main.command()
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Fichier JSONL à classer (un objet par ligne avec id et text) ; - pour l'entrée standard.",
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Fichier JSONL des résultats, une ligne par entrée, dans le même ordre (défaut : -).",
+)
+@click.option(
+    "--reclassify", is_flag=True, help="Reclasser aussi les avis déjà classés par cette version."
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Classer au plus N avis de la base.")
+@common_options
+def classify(
+    settings: Settings,
+    input_path: str | None,
+    output_path: str | None,
+    reclassify: bool,
+    limit: int | None,
+) -> None:
+    """Détecter les clauses sociales et l'allotissement, par avis et par lot, avec les preuves.
+
+    Sans --input : classe les avis de la base qui ne l'ont pas encore été par la version
+    actuelle du modèle. Avec --input : classe un fichier JSONL et écrit les résultats.
+    """
+    from classifier import MODEL_VERSION, Classifier
+
+    classifier = Classifier()
+    if input_path:
+        src = click.open_file(input_path, "r", encoding="utf-8")
+        dst = click.open_file(output_path or "-", "w", encoding="utf-8")
+        count = errors = 0
+        with src, dst:
+            for result in classify_stream(classifier, src):
+                dst.write(json.dumps(result, ensure_ascii=False) + "\n")
+                count += 1
+                errors += bool(result.get("error"))
+        click.echo(f"{count} avis classés ({errors} en erreur), modèle {MODEL_VERSION}", err=True)
+        return
+    if output_path:
+        raise click.UsageError("--output ne s'emploie qu'avec --input")
+    store = open_store(settings)
+    _classify_store(store, classifier, reclassify=reclassify, limit=limit)
+
+
+def _classify_store(store: Store, classifier: Any, *, reclassify: bool, limit: int | None) -> None:
+    from classifier import LABELS, MODEL_VERSION, NoticeInput
+
+    rows = store.notices_to_classify(MODEL_VERSION, limit=limit, reclassify=reclassify)
+    total = len(rows)
+    click.echo(f"{total} avis à classer avec le modèle {MODEL_VERSION}", err=True)
+    counts = dict.fromkeys(LABELS, 0)
+    errors = done = 0
+    for start in range(0, total, CHUNK):
+        chunk = rows[start : start + CHUNK]
+        inputs = [
+            NoticeInput(
+                id=r["id"],
+                text=r["text"] or "",
+                title=r["title"],
+                published=r["published"],
+                signals=r["signals"],
+                lots=r["lots"],
+            )
+            for r in chunk
+        ]
+        results = list(classifier.classify_many(inputs))
+        store.save_classifications(results)
+        for result in results:
+            errors += bool(result.get("error"))
+            for label, value in (result.get("labels") or {}).items():
+                counts[label] += bool(value)
+        done += len(chunk)
+        click.echo(f"  classés : {done}/{total}", err=True)
+    click.echo(f"Classement terminé : {done} avis, {errors} en erreur")
+    for label in LABELS:
+        click.echo(f"  {label:<22} {counts[label]}")
+
+
+@main.command()
+@click.option(
+    "--gold",
+    "gold_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Jeu annoté au format golden (JSONL).",
+)
+@click.option(
+    "--predictions",
+    "pred_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Résultats déjà calculés (JSONL de classify) ; sinon le jeu est classé maintenant.",
+)
+@common_options
+def evaluate(settings: Settings, gold_path: str, pred_path: str | None) -> None:
+    """Mesurer précision, rappel et F1 par étiquette (micro et macro) et l'attribution aux lots."""
+    from classifier import Classifier
+    from classifier.evaluation import evaluate as run_evaluation
+    from classifier.evaluation import format_report
+
+    with open(gold_path, encoding="utf-8") as fh:
+        try:
+            gold = [json.loads(line) for line in fh if line.strip()]
+        except ValueError as exc:
+            raise click.ClickException(f"{gold_path} : JSON invalide ({exc})") from None
+    if pred_path:
+        with open(pred_path, encoding="utf-8") as fh:
+            predictions = [json.loads(line) for line in fh if line.strip()]
+    else:
+        with open(gold_path, encoding="utf-8") as fh:
+            predictions = list(classify_stream(Classifier(), fh))
+    click.echo(format_report(run_evaluation(gold, predictions)))
+
+
 # -- notices ----------------------------------------------------------------------------------
 
 

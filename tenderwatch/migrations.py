@@ -137,3 +137,26 @@ def m0001_initial(db: Database) -> None:
     db["notices"].enable_fts(
         ["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
     )
+
+
+@migrations(name="0002_classifications")
+def m0002_classifications(db: Database) -> None:
+    """One classification per notice and model version: a new version re-classifies."""
+    db["classifications"].create(
+        {
+            "notice_id": str,
+            "model_version": str,
+            "labels": str,  # JSON {label: bool}
+            "positive": str,  # comma-separated positive labels, for quick filtering
+            "lots": str,  # JSON [{id, title, labels}]
+            "insertion_hours": int,
+            "evidence": str,  # JSON list
+            "conflicts": str,  # JSON list
+            "max_lots_per_bidder": int,
+            "error": str,
+            "classified_at": str,
+        },
+        pk=("notice_id", "model_version"),
+        foreign_keys=[("notice_id", "notices", "id")],
+    )
+    db["classifications"].create_index(["model_version"])

@@ -47,6 +47,18 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {} or value == "[]"
 
 
+_TO_CLASSIFY = (
+    "SELECT n.id, n.title, n.text, n.published, n.signals FROM notices n"
+    " WHERE NOT EXISTS (SELECT 1 FROM classifications c"
+    " WHERE c.notice_id = n.id AND c.model_version = ?)"
+    " ORDER BY n.published, n.id LIMIT ?"
+)
+_TO_RECLASSIFY = (
+    "SELECT n.id, n.title, n.text, n.published, n.signals FROM notices n"
+    " ORDER BY n.published, n.id LIMIT ?"
+)
+
+
 class StoreError(RuntimeError):
     """The database cannot be opened or is not a tenderwatch database."""
 
@@ -469,6 +481,80 @@ class Store:
             " WHERE notices_fts MATCH ? ORDER BY rank LIMIT ?"
         )
         return list(self.db.query(sql, [fts_query, limit]))
+
+    # -- classifications --------------------------------------------------------------------
+
+    def notices_to_classify(
+        self, model_version: str, *, limit: int | None = None, reclassify: bool = False
+    ) -> list[dict[str, Any]]:
+        """Notices without a classification by ``model_version`` (all with ``reclassify``),
+        with what the classifier reads: title, text, publication date, signals, lots."""
+        if reclassify:
+            sql = _TO_RECLASSIFY
+            params: list[Any] = [limit or -1]
+        else:
+            sql = _TO_CLASSIFY
+            params = [model_version, limit or -1]
+        rows = list(self.db.query(sql, params))
+        for row in rows:
+            row["signals"] = json.loads(row["signals"] or "{}")
+            row["lots"] = [
+                {
+                    "lot_id": lot["lot_id"],
+                    "title": lot["title"],
+                    "signals": json.loads(lot["signals"] or "{}"),
+                }
+                for lot in self.db.query(
+                    "SELECT lot_id, title, signals FROM lots WHERE notice_id = ? ORDER BY position",
+                    [row["id"]],
+                )
+            ]
+        return rows
+
+    def save_classifications(self, results: list[dict[str, Any]]) -> None:
+        """Store classifier results (one transaction for the batch)."""
+        now = _now()
+        rows = []
+        for r in results:
+            labels = r.get("labels") or {}
+            rows.append(
+                {
+                    "notice_id": r["id"],
+                    "model_version": r["model_version"],
+                    "labels": _json(labels),
+                    "positive": ",".join(k for k, v in labels.items() if v),
+                    "lots": _json(r.get("lots") or []),
+                    "insertion_hours": r.get("insertion_hours"),
+                    "evidence": _json(r.get("evidence") or []),
+                    "conflicts": _json(r.get("conflicts") or []),
+                    "max_lots_per_bidder": r.get("max_lots_per_bidder"),
+                    "error": r.get("error"),
+                    "classified_at": now,
+                }
+            )
+        with self.db.atomic():
+            self.db["classifications"].upsert_all(rows, pk=("notice_id", "model_version"))
+
+    def classification(
+        self, notice_id: str, model_version: str | None = None
+    ) -> dict[str, Any] | None:
+        """The classification of a notice by ``model_version`` (default: the latest one)."""
+        if model_version:
+            rows = self.db.query(
+                "SELECT * FROM classifications WHERE notice_id = ? AND model_version = ?",
+                [notice_id, model_version],
+            )
+        else:
+            rows = self.db.query(
+                "SELECT * FROM classifications WHERE notice_id = ?"
+                " ORDER BY classified_at DESC LIMIT 1",
+                [notice_id],
+            )
+        for row in rows:
+            for key in ("labels", "lots", "evidence", "conflicts"):
+                row[key] = json.loads(row[key] or "null")
+            return row
+        return None
 
     # -- crawls -----------------------------------------------------------------------------
 
