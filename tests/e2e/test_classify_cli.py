@@ -82,7 +82,7 @@ def test_file_mode_evidence_quotes_the_input_text(tmp_path: Path) -> None:
 
 
 def test_output_without_input_is_a_usage_error(tmp_path: Path) -> None:
-    code, _, err = run(
+    code, _, _err = run(
         ["classify", "--output", str(tmp_path / "o.jsonl"), "--db", str(tmp_path / "t.db")]
     )
     assert code == 2
@@ -114,7 +114,7 @@ def test_store_mode_classifies_each_notice_once_per_model_version(tmp_path: Path
     store = Store(db)
     save(store, "24-1", CLAUSE)
     save(store, "24-2", NEGATIVE)
-    code, out, err = run(["classify", "--db", str(db)])
+    code, _out, err = run(["classify", "--db", str(db)])
     assert code == 0, err
     assert "2 avis à classer" in err
     rows = {r["notice_id"]: r for r in store.db.query("SELECT * FROM classifications")}
