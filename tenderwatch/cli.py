@@ -7,6 +7,7 @@ Every command takes ``--db`` (or ``TENDERWATCH_DB``) and ``--config`` (or
 from __future__ import annotations
 
 import functools
+import html
 import json
 import logging
 import sys
@@ -158,7 +159,7 @@ def crawl(
     SOURCES : boamp, ted (défaut : les sources activées dans la configuration). Le code de
     sortie est 1 si des avis annoncés manquent ou si une page a échoué.
     """
-    from crawler.run import CrawlRequest, run_crawls
+    from crawler.run import run_crawls
 
     chosen = list(sources) or [s for s in SOURCES if settings.source(s).enabled]
     if not chosen:
@@ -174,28 +175,9 @@ def crawl(
     # Create the schema before the spiders open the database concurrently.
     open_store(settings).close()
 
-    server = None
-    requests = []
-    if replay:
-        from tenderwatch.replay import ReplayServer
-
-        server = ReplayServer().start()
-        click.echo(f"Rejeu local des sources enregistrées sur {server.url}")
-    for source in chosen:
-        url = base_url
-        first, last = d1, d2
-        if server is not None:
-            url = server.boamp_base_url if source == "boamp" else server.ted_base_url
-            span = server.data.boamp_dates() if source == "boamp" else server.data.ted_dates()
-            if span and not first:
-                first = span[0]
-            if span and not last:
-                last = max(span[1], date.today().isoformat())
-        requests.append(
-            CrawlRequest(
-                source=source, from_date=first, until_date=last, sample=sample, base_url=url
-            )
-        )
+    requests, server = _crawl_requests(
+        chosen, replay=replay, first=d1, last=d2, sample=sample, base_url=base_url
+    )
     try:
         reports = run_crawls(settings, requests)
     finally:
@@ -205,6 +187,41 @@ def crawl(
         print_report(report)
     if not all(r.ok for r in reports):
         sys.exit(1)
+
+
+def _crawl_requests(
+    sources: list[str],
+    *,
+    replay: bool,
+    first: str | None = None,
+    last: str | None = None,
+    sample: int | None = None,
+    base_url: str | None = None,
+) -> tuple[list[Any], Any]:
+    """The crawl requests for ``sources``; with ``replay``, a started local replay server
+    (the caller stops it) and the window of the recorded notices."""
+    from crawler.run import CrawlRequest
+
+    server = None
+    if replay:
+        from tenderwatch.replay import ReplayServer
+
+        server = ReplayServer().start()
+        click.echo(f"Rejeu local des sources enregistrées sur {server.url}")
+    requests = []
+    for source in sources:
+        url, d1, d2 = base_url, first, last
+        if server is not None:
+            url = server.boamp_base_url if source == "boamp" else server.ted_base_url
+            span = server.data.boamp_dates() if source == "boamp" else server.data.ted_dates()
+            if span and not d1:
+                d1 = span[0]
+            if span and not d2:
+                d2 = max(span[1], date.today().isoformat())
+        requests.append(
+            CrawlRequest(source=source, from_date=d1, until_date=d2, sample=sample, base_url=url)
+        )
+    return requests, server
 
 
 @main.command("crawls")
@@ -418,6 +435,203 @@ def evaluate(settings: Settings, gold_path: str, pred_path: str | None) -> None:
     click.echo(format_report(run_evaluation(gold, predictions)))
 
 
+# -- groups, deliveries, notify, run -----------------------------------------------------------
+
+
+@main.group()
+def groups() -> None:
+    """Vérifier et essayer les groupes abonnés et leurs canaux."""
+
+
+@groups.command("check")
+@common_options
+def groups_check(settings: Settings) -> None:
+    """Valider les groupes ([[groups]] du fichier TOML), la section [notify] et le fichier de
+    canaux apprise ; chaque erreur nomme le fichier, le groupe et le champ."""
+    from notifier.groups import check_config, load_groups
+
+    if not settings.config_path:
+        raise click.UsageError(
+            "indiquez le fichier de configuration (--config ou TENDERWATCH_CONFIG)"
+        )
+    problems = check_config(settings.config_path)
+    errors = [p for p in problems if not p.startswith("attention")]
+    for problem in problems:
+        click.echo(problem, err=True)
+    if errors:
+        raise click.ClickException(f"{len(errors)} erreur(s) de configuration")
+    click.echo(f"Configuration valide : {len(load_groups(settings.config_path))} groupe(s).")
+
+
+@groups.command("test")
+@click.argument("group_id")
+@common_options
+def groups_test(settings: Settings, group_id: str) -> None:
+    """Envoyer un message d'essai sur les canaux du groupe GROUP_ID."""
+    from notifier.delivery import Sender, SenderError
+    from notifier.groups import load_groups, load_notify_settings
+    from notifier.render import Message, escape_markdown
+
+    if not settings.config_path:
+        raise click.UsageError(
+            "indiquez le fichier de configuration (--config ou TENDERWATCH_CONFIG)"
+        )
+    try:
+        known = {g.id: g for g in load_groups(settings.config_path)}
+        sender = Sender(load_notify_settings(settings.config_path).apprise_config)
+    except (SettingsError, SenderError) as exc:
+        raise click.ClickException(str(exc)) from None
+    group = known.get(group_id)
+    if group is None:
+        raise click.ClickException(
+            f"groupe inconnu : {group_id} (connus : {', '.join(known) or 'aucun'})"
+        )
+    text = (
+        f"Message d'essai de tenderwatch pour le groupe « {group.name} ». "
+        "Si vous le lisez, ce canal recevra les alertes."
+    )
+    message = Message(
+        title=f"tenderwatch : essai pour {group.name}",
+        html=f"<p>{html.escape(text)}</p>",
+        text=text,
+        markdown=escape_markdown(text),
+    )
+    failures = 0
+    for tag in group.tags:
+        for result in sender.send(tag, message):
+            failures += not result.ok
+            state = "envoyé" if result.ok else f"ÉCHEC : {result.error}"
+            click.echo(f"  [{tag}] {result.description} : {state}")
+    if failures:
+        raise click.ClickException(f"{failures} canal(aux) en échec")
+
+
+@main.group()
+def deliveries() -> None:
+    """Suivre les envois d'alertes."""
+
+
+@deliveries.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "sending", "sent", "failed", "unknown", "skipped"]),
+    help="Limiter à un état.",
+)
+@click.option("--group", "group_id", help="Limiter à un groupe.")
+@common_options
+def deliveries_list(settings: Settings, status: str | None, group_id: str | None) -> None:
+    """Lister les envois : en attente, envoyés, en échec, incertains (interrompus)."""
+    from notifier.delivery import list_deliveries
+
+    rows = list_deliveries(open_store(settings), status=status, group=group_id)
+    for row in rows:
+        click.echo(
+            f"#{row['id']:<5} {row['status']:<8} {row['group_id']:<20} {row['kind']:<14}"
+            f" {row['notice_id']:<22} essais={row['attempts']} {row.get('last_error') or ''}"
+        )
+    if not rows:
+        click.echo("Aucun envoi.")
+
+
+@deliveries.command("retry")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@common_options
+def deliveries_retry(settings: Settings, ids: tuple[int, ...]) -> None:
+    """Remettre en attente des envois en échec ou incertains (IDS : numéros de deliveries list)."""
+    from notifier.delivery import Deliverer, Sender
+    from notifier.groups import load_groups, load_notify_settings
+
+    store = open_store(settings)
+    notify = load_notify_settings(settings.config_path) if settings.config_path else None
+    sender = Sender(notify.apprise_config if notify else None)
+    count = Deliverer(
+        store, sender, load_groups(settings.config_path) if settings.config_path else []
+    ).retry(list(ids))
+    click.echo(f"{count} envoi(s) remis en attente.")
+
+
+def _notify(settings: Settings, store: Store, rematch: bool) -> bool:
+    from tenderwatch.cycle import NotifyConfigError, notify_cycle
+
+    try:
+        report = notify_cycle(settings, store, rematch=rematch)
+    except NotifyConfigError as exc:
+        raise click.ClickException(f"alertes impossibles :\n{exc}") from None
+    click.echo(
+        f"Alertes : {report.groups} groupe(s), {report.notices_matched} avis examinés,"
+        f" {report.queued} alerte(s), {report.updates} mise(s) à jour, {report.reminders} rappel(s)"
+        f" mis en file ; {report.summary}"
+    )
+    for problem in report.problems:
+        click.echo(f"  problème : {problem}", err=True)
+    return report.ok
+
+
+@main.command()
+@click.option(
+    "--rematch", is_flag=True, help="Confronter de nouveau tous les avis classés aux groupes."
+)
+@common_options
+def notify(settings: Settings, rematch: bool) -> None:
+    """Confronter les avis classés aux groupes et envoyer ce qui est dû : alertes, résumés,
+    mises à jour après rectificatif, rappels avant la date limite, nouvelles tentatives."""
+    if not _notify(settings, open_store(settings), rematch):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, type=click.Choice(SOURCES))
+@click.option("--replay", is_flag=True, help="Collecter hors ligne depuis les avis enregistrés.")
+@common_options
+def run(settings: Settings, sources: tuple[str, ...], replay: bool) -> None:
+    """Un cycle complet : collecter les sources activées, classer, confronter aux groupes,
+    envoyer ce qui est dû. Code de sortie 1 si la collecte est incomplète ou un envoi a échoué."""
+    from classifier import Classifier
+    from crawler.run import run_crawls
+
+    chosen = list(sources) or [s for s in SOURCES if settings.source(s).enabled]
+    open_store(settings).close()
+    requests, server = _crawl_requests(chosen, replay=replay)
+    try:
+        reports = run_crawls(settings, requests) if requests else []
+    finally:
+        if server is not None:
+            server.stop()
+    for report in reports:
+        print_report(report)
+    store = open_store(settings)
+    _classify_store(store, Classifier(), reclassify=False, limit=None)
+    ok = all(r.ok for r in reports)
+    if settings.config_path:
+        ok = _notify(settings, store, rematch=False) and ok
+    else:
+        click.echo("Pas de fichier de configuration : aucun groupe, aucune alerte envoyée.")
+    if not ok:
+        sys.exit(1)
+
+
+# -- schedule ---------------------------------------------------------------------------------
+
+
+@main.command()
+@common_options
+def schedule(settings: Settings) -> None:
+    """Lancer le service planifié : collectes (BOAMP 8 h et 14 h, TED 9 h par défaut, heure de
+    Paris), classement, alertes, résumés et rappels, selon la section [schedule]. SIGTERM
+    l'arrête proprement."""
+    from tenderwatch.cycle import operations_reporter
+    from tenderwatch.scheduler import build_scheduler, load_schedule, serve
+
+    try:
+        plan = load_schedule(settings.config_path)
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration : {exc}") from None
+    scheduler = build_scheduler(settings, plan, on_failure=operations_reporter(settings))
+    logging.getLogger("apscheduler").setLevel(logging.INFO)
+    serve(scheduler)
+    click.echo("Planificateur arrêté.", err=True)
+
+
 # -- notices ----------------------------------------------------------------------------------
 
 
@@ -504,6 +718,19 @@ def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
             click.echo(f"    Lot {lot['lot_id']} : {_short(lot['title'], 90)}")
     for link in notice["links"]:
         click.echo(f"  Lien {link['kind']} → {link['target'] or link['target_uuid']}")
+    classification = store.classification(notice_id)
+    if classification:
+        from classifier import explain
+
+        positive = [k for k, v in (classification["labels"] or {}).items() if v]
+        click.echo(
+            f"  Classement ({classification['model_version']}) : "
+            + (", ".join(positive) or "aucune clause sociale détectée")
+        )
+        for sentence in explain({**classification, "id": notice_id}):
+            click.echo(f"    • {sentence}")
+        if classification["error"]:
+            click.echo(f"    erreur de classement : {classification['error']}")
     proc = notice.get("procedure_state")
     if proc:
         ids = json.loads(proc["notice_ids"] or "[]")

@@ -160,3 +160,41 @@ def m0002_classifications(db: Database) -> None:
         foreign_keys=[("notice_id", "notices", "id")],
     )
     db["classifications"].create_index(["model_version"])
+
+
+@migrations(name="0003_deliveries")
+def m0003_deliveries(db: Database) -> None:
+    """One row per (group, notice, kind, channel): what the notifier owes each channel and
+    how far it got. The unique key is what makes a delivery happen at most once across runs;
+    ``channel`` is a short hash of the apprise URL, never the URL (it may hold a secret)."""
+    db["deliveries"].create(
+        {
+            "id": int,
+            "group_id": str,
+            "notice_id": str,
+            "kind": str,  # alert | award | update | cancellation | reminder-J7 ...
+            "channel": str,  # sha256 of the apprise URL, truncated; "notag:<tag>" if none
+            "status": str,  # pending | sending | sent | failed | unknown | skipped
+            "attempts": int,
+            "next_attempt_at": str,  # ISO UTC; NULL = as soon as possible
+            "last_error": str,  # secret-free: plugin name, channel hash, reason
+            "created_at": str,
+            "attempted_at": str,  # when the last intent was recorded
+            "sent_at": str,
+            "digest_id": str,  # the digest that carried it (daily/weekly groups)
+            "details": str,  # JSON: match labels/lots/reasons, changes, days left
+        },
+        pk="id",
+        not_null={"group_id", "notice_id", "kind", "channel", "status", "attempts", "created_at"},
+        defaults={"status": "pending", "attempts": 0, "details": "{}"},
+        foreign_keys=[("notice_id", "notices", "id")],
+    )
+    db["deliveries"].create_index(["group_id", "notice_id", "kind", "channel"], unique=True)
+    db["deliveries"].create_index(["status", "next_attempt_at"])
+    db["deliveries"].create_index(["notice_id"])
+
+
+@migrations(name="0004_state")
+def m0004_state(db: Database) -> None:
+    """Small key/value state, e.g. how far matching has gone through the classifications."""
+    db["state"].create({"key": str, "value": str, "updated_at": str}, pk="key")

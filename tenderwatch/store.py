@@ -556,6 +556,30 @@ class Store:
             return row
         return None
 
+    # -- state ------------------------------------------------------------------------------
+
+    def get_state(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        self.db["state"].upsert({"key": key, "value": value, "updated_at": _now()}, pk="key")
+
+    def classified_since(
+        self, model_version: str, since: str | None
+    ) -> tuple[list[str], str | None]:
+        """Ids of canonical calls for tenders and awards classified by ``model_version`` at or
+        after ``since`` (all when None), and the newest classification time seen."""
+        rows = self.db.execute(
+            "SELECT n.id, c.classified_at FROM classifications c"
+            " JOIN notices n ON n.id = c.notice_id"
+            " WHERE c.model_version = ? AND c.classified_at >= ? AND c.error IS NULL"
+            " AND n.nature IN ('call_for_tenders', 'award') AND n.canonical_id = n.id"
+            " ORDER BY c.classified_at",
+            [model_version, since or ""],
+        ).fetchall()
+        return [r[0] for r in rows], (rows[-1][1] if rows else since)
+
     # -- crawls -----------------------------------------------------------------------------
 
     def save_crawl(self, report: CrawlReport) -> int:

@@ -45,10 +45,15 @@ def notice(source_id: str = "26-1", source: str = "boamp", **kw: object) -> Noti
 
 
 def test_migrations_create_the_schema_in_wal_with_foreign_keys(store: Store) -> None:
-    assert store.applied_migrations() == ["0001_initial"]
+    from tenderwatch.migrations import migrations
+
+    names = store.applied_migrations()
+    assert names[0] == "0001_initial"
+    assert names == [m.name for m in migrations._migrations]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    for table in ("raw_notices", "notices", "lots", "notice_links", "procedures", "crawls"):
+    for table in ("raw_notices", "notices", "lots", "notice_links", "procedures", "crawls",
+                  "classifications", "deliveries", "state"):
         assert table in store.db.table_names()
 
 

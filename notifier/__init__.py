@@ -1,0 +1,1 @@
+"""Notifier: groups and their filters, matching, rendered alerts, deliveries through apprise."""
