@@ -4,22 +4,15 @@ authentication so the URL carries a password) and an HTTP webhook receiver used 
 
 from __future__ import annotations
 
-import email
 import json
 import logging
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
 from notifier.delivery import (
     ChannelResult,
@@ -32,6 +25,9 @@ from notifier.delivery import (
 from notifier.models import Group, Match
 from notifier.render import Message
 from notifier.views import load_notice_view
+from tenderwatch.localservers import Mailbox as _Mailbox
+from tenderwatch.localservers import Webhook as _Webhook
+from tenderwatch.localservers import free_port
 from tenderwatch.records import CALL_FOR_TENDERS, CANCELLATION, CORRIGENDUM, Lot, Notice, RawNotice
 from tenderwatch.store import Store
 
@@ -56,87 +52,20 @@ LOT_QUOTE = "Le lot n° 2 est réservé aux structures d'insertion par l'activit
 # -- local servers ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mailbox:
-    """An aiosmtpd server keeping every message; it can be stopped and started again on the
-    same port (the "SMTP down during a run" case)."""
+class Mailbox(_Mailbox):
+    """The local SMTP server, requiring a login and password like a real one."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.envelopes: list[Any] = []
-        self.controller: Controller | None = None
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    @staticmethod
-    def _auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = data.login == b"veille" and data.password == PASSWORD.encode()
-        return AuthResult(success=ok)
-
-    def start(self) -> None:
-        self.controller = Controller(
-            self,
-            hostname="127.0.0.1",
-            port=self.port,
-            auth_require_tls=False,  # a local test server; the URL still carries a password
-            authenticator=self._auth,
-        )
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return [email.message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-    def url(self, to: str) -> str:
-        return (
-            f"mailto://veille:{PASSWORD}@127.0.0.1:{self.port}"
-            f"?from=veille@tenderwatch.example&to={to}&mode=insecure"
-        )
+        super().__init__(login="veille", password=PASSWORD)
 
 
-class Webhook:
-    """An HTTP server recording the JSON bodies it receives, by path."""
-
+class Webhook(_Webhook):
     def __init__(self) -> None:
-        received: list[tuple[str, dict[str, Any]]] = []
+        super().__init__()
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                size = int(self.headers.get("Content-Length", 0))
-                received.append((self.path, json.loads(self.rfile.read(size))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.received = received
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"json://hook:{HOOK_PASSWORD}@127.0.0.1:{self.port}/{path}"
-
-    def bodies(self, path: str) -> list[dict[str, Any]]:
-        return [body for p, body in self.received if p == f"/{path}"]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def url(self, path: str) -> str:  # type: ignore[override]
+        return super().url(path, user="hook", password=HOOK_PASSWORD)
 
 
 @pytest.fixture
