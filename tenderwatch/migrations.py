@@ -198,3 +198,10 @@ def m0003_deliveries(db: Database) -> None:
 def m0004_state(db: Database) -> None:
     """Small key/value state, e.g. how far matching has gone through the classifications."""
     db["state"].create({"key": str, "value": str, "updated_at": str}, pk="key")
+
+
+@migrations(name="0005_classification_content")
+def m0005_classification_content(db: Database) -> None:
+    """Which version of a notice's content a classification read: a notice whose content
+    changed in place (same id, new payload) is classified again."""
+    db["classifications"].add_column("content_hash", str)

@@ -48,13 +48,14 @@ def _empty(value: Any) -> bool:
 
 
 _TO_CLASSIFY = (
-    "SELECT n.id, n.title, n.text, n.published, n.signals FROM notices n"
+    "SELECT n.id, n.title, n.text, n.published, n.signals, n.content_hash FROM notices n"
     " WHERE NOT EXISTS (SELECT 1 FROM classifications c"
-    " WHERE c.notice_id = n.id AND c.model_version = ?)"
+    " WHERE c.notice_id = n.id AND c.model_version = ?"
+    " AND c.content_hash IS n.content_hash)"
     " ORDER BY n.published, n.id LIMIT ?"
 )
 _TO_RECLASSIFY = (
-    "SELECT n.id, n.title, n.text, n.published, n.signals FROM notices n"
+    "SELECT n.id, n.title, n.text, n.published, n.signals, n.content_hash FROM notices n"
     " ORDER BY n.published, n.id LIMIT ?"
 )
 
@@ -512,11 +513,15 @@ class Store:
         return rows
 
     def save_classifications(self, results: list[dict[str, Any]]) -> None:
-        """Store classifier results (one transaction for the batch)."""
+        """Store classifier results (one transaction for the batch), each with the content
+        hash of the notice version it read."""
         now = _now()
         rows = []
         for r in results:
             labels = r.get("labels") or {}
+            found = self.db.execute(
+                "SELECT content_hash FROM notices WHERE id = ?", [r["id"]]
+            ).fetchone()
             rows.append(
                 {
                     "notice_id": r["id"],
@@ -530,6 +535,7 @@ class Store:
                     "max_lots_per_bidder": r.get("max_lots_per_bidder"),
                     "error": r.get("error"),
                     "classified_at": now,
+                    "content_hash": found[0] if found else None,
                 }
             )
         with self.db.atomic():

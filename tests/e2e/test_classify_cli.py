@@ -163,3 +163,15 @@ def test_evaluate_rejects_a_broken_gold_file(tmp_path: Path, content: str) -> No
     code, out, err = run(["evaluate", "--gold", str(path)])
     assert code == 1
     assert "JSON invalide" in (out + err)
+
+
+def test_a_notice_whose_content_changed_is_classified_again(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    store = Store(db)
+    save(store, "24-1", NEGATIVE)
+    run(["classify", "--db", str(db)])
+    assert store.classification("boamp:24-1")["labels"]["insertion_clause"] is False
+    save(store, "24-1", CLAUSE)  # the same notice re-published with a clause
+    _, _, err = run(["classify", "--db", str(db)])
+    assert "1 avis à classer" in err
+    assert store.classification("boamp:24-1")["labels"]["insertion_clause"] is True
