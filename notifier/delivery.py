@@ -98,7 +98,11 @@ def channel_id(server: NotifyBase) -> str:
     query = sorted(
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _GENERIC_ARGS
     )
-    canonical = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    # Credentials are left out: rotating a password must not make a new channel.
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    canonical = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
 
@@ -380,6 +384,10 @@ class Deliverer:
         notice_id = self._canonical(notice_id)
         if kind == ALERT and self._procedure_already_alerted(group_id, notice_id, kind):
             return False
+        if self._already_delivered(group_id, notice_id, kind):
+            # At most once per (group, notice, kind): a channel added or changed later (a new
+            # address, a rotated password, another port) does not get the past again.
+            return False
         now = _iso(self.clock())
         payload = json.dumps(details or {}, ensure_ascii=False, sort_keys=True)
         with self.db.atomic():
@@ -388,6 +396,15 @@ class Deliverer:
                 for channel in self.channels_of(group)
             ]
         return any(inserted)
+
+    def _already_delivered(self, group_id: str, notice_id: str, kind: str) -> bool:
+        """True when this (group, notice, kind) went out, or may have, on any channel."""
+        row = self.db.execute(
+            "SELECT 1 FROM deliveries WHERE group_id = ? AND notice_id = ? AND kind = ?"
+            " AND status IN ('sent', 'sending', 'unknown') LIMIT 1",
+            [group_id, notice_id, kind],
+        ).fetchone()
+        return row is not None
 
     def _insert(
         self, group_id: str, notice_id: str, kind: str, channel: str, created: str, details: str

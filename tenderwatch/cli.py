@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -607,6 +608,59 @@ def run(settings: Settings, sources: tuple[str, ...], replay: bool) -> None:
     else:
         click.echo("Pas de fichier de configuration : aucun groupe, aucune alerte envoyée.")
     if not ok:
+        sys.exit(1)
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--output",
+    "output_dir",
+    default="tenderwatch-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Dossier où écrire les e-mails et le rapport.",
+)
+@click.option(
+    "--example",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Configuration d'exemple des groupes (défaut : config/tenderwatch.example.toml).",
+)
+@common_options
+def demo(settings: Settings, output_dir: str, example: str | None) -> None:
+    """Démonstration hors ligne de toute la chaîne : rejoue des avis BOAMP et TED enregistrés
+    et des avis de démonstration, les classe, alerte trois groupes d'exemple par un serveur
+    SMTP et un webhook locaux, puis écrit les e-mails et un rapport HTML."""
+    from tenderwatch.demo import run_demo
+
+    output = Path(output_dir)
+    db = Path(settings.db) if settings.db != "tenderwatch.db" else None
+    click.echo("Démonstration de tenderwatch, sur cette machine, sans internet.")
+    try:
+        result = run_demo(
+            output,
+            db=db,
+            example=Path(example) if example else None,
+            echo=lambda line: click.echo(line),
+        )
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("\nRésumé")
+    click.echo(
+        f"  {'avis collectés':<28} " + ", ".join(f"{k} {v}" for k, v in result.harvested.items())
+    )
+    for label, count in result.labels.items():
+        click.echo(f"  {label:<28} {count}")
+    click.echo("  messages envoyés par groupe :")
+    for group, count in sorted(result.alerts.items()):
+        click.echo(f"    {group:<26} {count}")
+    if not result.alerts:
+        click.echo("    (aucun : tout avait déjà été envoyé lors d'une démonstration précédente)")
+    click.echo(f"\nE-mails (.eml et .html), messages de discussion et rapport : {output.resolve()}")
+    click.echo(f"Ouvrez {output.resolve() / 'rapport.html'} dans un navigateur.")
+    if not result.crawl_ok:
         sys.exit(1)
 
 

@@ -43,10 +43,16 @@ class NotifyReport:
 
 
 def notify_cycle(
-    settings: Settings, store: Store, *, now: datetime | None = None, rematch: bool = False
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime | None = None,
+    rematch: bool = False,
+    min_interval: float | None = None,
 ) -> NotifyReport:
     """Match newly classified notices against the groups, queue updates (corrigenda,
-    cancellations) and reminders, then send what is due."""
+    cancellations) and reminders, then send what is due. ``min_interval`` overrides apprise's
+    pause between two messages to one server (the demo's local servers need none)."""
     from classifier import MODEL_VERSION
     from notifier.delivery import Deliverer, Sender, SenderError, queue_reminders, queue_updates
     from notifier.groups import check_config, load_groups, load_notify_settings
@@ -66,7 +72,7 @@ def notify_cycle(
     notify = load_notify_settings(settings.config_path)
     report.groups = len(groups)
     try:
-        sender = Sender(notify.apprise_config)
+        sender = Sender(notify.apprise_config, min_interval=min_interval)
     except SenderError as exc:
         raise NotifyConfigError(str(exc)) from None
     deliverer = Deliverer(

@@ -733,3 +733,32 @@ def test_list_deliveries_filters(tmp_path: Path, store: Store) -> None:
     assert list_deliveries(store, status="sent") == []
     with pytest.raises(ValueError):
         list_deliveries(store, status="lost")
+
+
+def test_a_changed_channel_does_not_get_what_was_already_delivered(
+    tmp_path: Path, store: Store, mailbox: Mailbox
+) -> None:
+    notice_id = save_notice(store, "26-140")
+    classify(store, notice_id, ("insertion_clause",))
+    config = write_apprise(tmp_path, [(mailbox.url("a@example.org"), "g")])
+    deliverer = Deliverer(store, sender(config), [group("g")], clock=Clock(T0))
+    assert alert(deliverer, "g", notice_id) is True
+    assert deliverer.send_due(T0).sent == 1
+    # The group's address changes (or its password is rotated): the past is not sent again.
+    moved = write_apprise(tmp_path, [(mailbox.url("b@example.org"), "g")])
+    again = Deliverer(store, sender(moved), [group("g")], clock=Clock(T0))
+    assert alert(again, "g", notice_id) is False
+    assert again.send_due(T0).sent == 0
+    assert len(mailbox.messages) == 1
+
+
+def test_the_channel_id_ignores_credentials() -> None:
+    import apprise
+
+    from notifier.delivery import channel_id
+
+    one = apprise.Apprise.instantiate("mailto://u:old-pass@smtp.example.org?to=a@example.org")
+    two = apprise.Apprise.instantiate("mailto://u:new-pass@smtp.example.org?to=a@example.org")
+    other = apprise.Apprise.instantiate("mailto://u:old-pass@smtp.example.org?to=b@example.org")
+    assert channel_id(one) == channel_id(two)
+    assert channel_id(one) != channel_id(other)
