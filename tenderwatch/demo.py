@@ -211,14 +211,14 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo; write its files into ``output``; return what it did."""
     from classifier import LABELS, Classifier
-
     from tenderwatch.cli import _classify_store
     from tenderwatch.cycle import notify_cycle
 
     example = example or EXAMPLE_CONFIG
     if not example.exists():
         raise FileNotFoundError(
-            f"{example} introuvable : lancez la démo depuis le dossier du dépôt, ou donnez --example"
+            f"{example} introuvable : lancez la démo depuis le dossier du dépôt,"
+            " ou indiquez la configuration d'exemple avec --example"
         )
     output.mkdir(parents=True, exist_ok=True)
     db = db or output / "demo.db"
@@ -329,7 +329,8 @@ def _report_notices(store: Store) -> list[dict[str, Any]]:
                 "deliveries": [
                     dict(d)
                     for d in store.db.query(
-                        "SELECT group_id, kind, status FROM deliveries WHERE notice_id = ? ORDER BY id",
+                        "SELECT group_id, kind, status FROM deliveries"
+                        " WHERE notice_id = ? ORDER BY id",
                         [row["id"]],
                     )
                 ],

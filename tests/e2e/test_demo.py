@@ -38,7 +38,7 @@ def by_group(out: Path) -> dict[str, list[str]]:
 
 
 def test_each_group_receives_the_notices_that_concern_it(demo) -> None:
-    out, first, _ = demo
+    out, _first, _ = demo
     got = by_group(out)
     assert set(got) == {"aci-drome", "ea-esat-rhone", "consortium-idf"}
     aci = " | ".join(got["aci-drome"])
