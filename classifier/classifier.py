@@ -29,7 +29,7 @@ LABELS: tuple[str, ...] = (
     "allotted",
 )
 #: Bump whenever rules, patterns or lookups change: the store reclassifies on a new version.
-MODEL_VERSION = "rules-2026.11.1"
+MODEL_VERSION = "rules-2026.11.2"
 #: Texts longer than this are cut before analysis (a warning says so). Real notices stay far
 #: below (the longest eForms notice with 100 lots is about 250 000 characters); the cap keeps
 #: a broken 5 MB input to a fraction of a second and a few tens of MB.
@@ -182,7 +182,12 @@ class Classifier:
         )
         positive = [f for f in findings if not f.negated and f.label in SOCIAL_LABELS]
         lot_titles, structured_ids = self._lot_list(prepared.text, analysis, item.lots)
-        allotted = bool(analysis and analysis.allotted) or len(set(structured_ids)) >= 2
+        # Two or more structured lots mean allotted, unless the form itself answers that the
+        # procedure is not divided (legacy BOAMP DIV_EN_LOTS/NON next to duplicated LOT entries).
+        undivided = "non" in ((item.signals or {}).get("codes") or {}).get("lot_division", [])
+        allotted = bool(analysis and analysis.allotted) or (
+            len(set(structured_ids)) >= 2 and not undivided
+        )
         if allotted:
             for f in positive:
                 for lot_id in f.lots or ():

@@ -585,7 +585,16 @@ class _Walker:
             self.lot_rules.max_lots_awarded = int(number)
 
     def _on_lot_division(self, key: str, value: Any, heading: str) -> None:
-        for choice in _child_keys(value):
+        choices = _child_keys(value)
+        # The form's own answer goes into the text: published data sometimes lists the same
+        # lot twice under "Division en lots : non" (test-pub-8), and the answer decides.
+        if "NON" in choices:
+            self._add("Division en lots", "non")
+            self.signals.codes.setdefault("lot_division", []).append("non")
+        elif "OUI" in choices:
+            self._add("Division en lots", "oui")
+            self.signals.codes.setdefault("lot_division", []).append("oui")
+        for choice in choices:
             if choice in _LEGACY_LOT_OFFERS:
                 self.lot_rules.max_lots_submitted = _LEGACY_LOT_OFFERS[choice]
             elif choice == "OFFRE_TOUS":

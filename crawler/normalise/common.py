@@ -80,18 +80,30 @@ def clean_text(value: object) -> str:
     return "\n".join(line for line in lines if line)
 
 
+#: Values up to this length are written on the heading's line by :func:`join_sections`.
+SHORT_VALUE = 80
+
+
 def join_sections(sections: list[tuple[str, str]]) -> str:
     """Join ``(heading, body)`` pairs into one text, in order, skipping empty bodies.
 
-    A heading is written on its own line followed by ``:`` when given, so that the classifier
-    sees section headings (e.g. "Conditions d'exécution :") the way notices print them.
+    A heading is followed by ``:``; a short one-line value stays on the heading's line
+    ("Division en lots : non"), a longer body starts on the next line, so that the
+    classifier sees headings and label/value pairs the way notices print them.
     """
     parts: list[str] = []
     for heading, body in sections:
         body = body.strip()
         if not body:
             continue
-        parts.append(f"{heading} :\n{body}" if heading else body)
+        if not heading:
+            parts.append(body)
+        elif len(body) <= SHORT_VALUE and "\n" not in body:
+            # A short value stays on its heading's line, as forms print them
+            # ("Division en lots : non", "Marché réservé : non").
+            parts.append(f"{heading} : {body}")
+        else:
+            parts.append(f"{heading} :\n{body}")
     return "\n\n".join(parts)
 
 

@@ -187,8 +187,8 @@ def test_procedure() -> None:
 
 def test_text_keeps_sections_in_document_order() -> None:
     text = normalise_boamp_record(api_record("26-7298")).text
-    intitule = text.index("Intitulé du marché :\nTRAVAUX")
-    description = text.index("Description :\nTRAVAUX")
+    intitule = text.index("Intitulé du marché : TRAVAUX")
+    description = text.index("Description : TRAVAUX")
     complementary = text.index("Informations complémentaires :\nLes renseignements")
     assert intitule < description < complementary
 
@@ -197,8 +197,8 @@ def test_text_has_every_readable_section() -> None:
     text = normalise_boamp_record(api_record("26-7109")).text
     for heading in (
         "Aptitude à exercer l'activité professionnelle :",
-        "Critères d'attribution :\nénoncé dans le Rc",
-        "Lieu d'exécution :\n41 rue Camille Pelletan",
+        "Critères d'attribution : énoncé dans le Rc",
+        "Lieu d'exécution : 41 rue Camille Pelletan",
         "Informations complémentaires :\n1 - OBJET DU MARCHÉ",
     ):
         assert heading in text
@@ -361,7 +361,7 @@ def test_mapa_weighted_criteria() -> None:
 def test_mapa_text_skips_the_l5212_boilerplate_flags() -> None:
     text = normalise_boamp_record(mapa_record()).text
     assert "articlesL5212" not in text and "stcyprien.fr" not in text
-    assert "Caractéristiques principales :\nAccord-cadre" in text
+    assert "Caractéristiques principales : Accord-cadre" in text
 
 
 def test_fnsimple_award() -> None:
@@ -380,7 +380,7 @@ def test_fnsimple_award() -> None:
     assert notice.title == "Mission d'AMO"
     assert notice.winners == ["SCET"]
     assert notice.links == [NoticeLink(kind="corrects", target="boamp:26-6427")]
-    assert "Attribution du marché :\nTitulaire: SCET." in notice.text
+    assert "Attribution du marché : Titulaire: SCET." in notice.text
 
 
 # --------------------------------------------------------------------------- reservations
@@ -392,7 +392,7 @@ def test_fnsimple_reserved_contract() -> None:
 
     notice = normalise_boamp_record(with_donnees("26-7298", change))
     assert notice.signals.reserved is True
-    assert "Marché réservé :\noui" in notice.text
+    assert "Marché réservé : oui" in notice.text
 
 
 def test_reserved_no_is_not_written_in_the_text() -> None:
@@ -649,7 +649,7 @@ def test_links_from_the_form_initial_notice() -> None:
     record["nature"] = "RECTIFICATIF"
     notice = normalise_boamp_record(record)
     assert notice.links == [NoticeLink(kind="corrects", target="boamp:26-72398")]
-    assert "Informations rectificatives :\nLa date limite est reportée." in notice.text
+    assert "Informations rectificatives : La date limite est reportée." in notice.text
 
 
 # --------------------------------------------------------------------------- XML → record
@@ -761,7 +761,7 @@ def test_encoded_markup_in_text_is_plain_text() -> None:
         )
 
     text = normalise_boamp_record(with_donnees("26-7298", change)).text
-    assert "Description :\nEntretien des espaces" in text
+    assert "Description : Entretien des espaces" in text
     assert "<" not in text and "steal" not in text
 
 
@@ -854,3 +854,12 @@ def test_malformed_xml() -> None:
     with pytest.raises(NormaliseError) as caught:
         normalise_boamp_xml(b"<ANNONCE><GESTION>")
     assert caught.value.reason == "malformed_xml"
+
+
+def test_legacy_lot_division_answer_is_kept_in_text_and_codes() -> None:
+    # test-pub-8 answers DIV_EN_LOTS/NON although its LOTS block repeats the same lot twice.
+    notice = normalise_boamp_xml(xml("boamp-xml-v230/test-pub-8.xml"))
+    assert notice.signals.codes["lot_division"] == ["non"]
+    assert "Division en lots : non" in notice.text
+    divided = normalise_boamp_xml(xml("boamp-xml-v230/test-pub.xml"))
+    assert divided.signals.codes["lot_division"] == ["oui"]

@@ -28,7 +28,9 @@ def config(tmp_path: Path, text: str) -> Path:
 
 
 def started_paused(schedule: ScheduleSettings, **kw: object) -> BackgroundScheduler:
-    scheduler = build_scheduler(load_settings(env={}), schedule, scheduler_cls=BackgroundScheduler, **kw)
+    scheduler = build_scheduler(
+        load_settings(env={}), schedule, scheduler_cls=BackgroundScheduler, **kw
+    )
     scheduler.start(paused=True)
     return scheduler
 
@@ -56,7 +58,9 @@ def test_schedule_from_the_configuration(tmp_path: Path) -> None:
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
         assert set(jobs) == {"run-boamp-0730", "notify"}
-        nxt = jobs["run-boamp-0730"].trigger.get_next_fire_time(None, datetime(2026, 11, 24, 8, 0, tzinfo=PARIS))
+        nxt = jobs["run-boamp-0730"].trigger.get_next_fire_time(
+            None, datetime(2026, 11, 24, 8, 0, tzinfo=PARIS)
+        )
         assert nxt == datetime(2026, 11, 25, 7, 30, tzinfo=PARIS)
         assert jobs["notify"].misfire_grace_time == 300
     finally:
@@ -75,8 +79,11 @@ def test_disabled_source_has_no_job(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "key"),
-    [('[schedule]\nboamp = ["8h"]\n', "boamp"), ("[schedule]\nnotify_every_minutes = 0\n", "notify_every_minutes"),
-     ("[schedule]\ncron = 1\n", "cron")],
+    [
+        ('[schedule]\nboamp = ["8h"]\n', "boamp"),
+        ("[schedule]\nnotify_every_minutes = 0\n", "notify_every_minutes"),
+        ("[schedule]\ncron = 1\n", "cron"),
+    ],
 )
 def test_bad_schedule_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(SettingsError, match=key):
@@ -94,8 +101,13 @@ def test_a_failing_job_is_reported() -> None:
         reported.append((name, error))
         done.set()
 
-    scheduler = build_scheduler(load_settings(env={}), ScheduleSettings(), runner=failing,
-                                on_failure=on_failure, scheduler_cls=BackgroundScheduler)
+    scheduler = build_scheduler(
+        load_settings(env={}),
+        ScheduleSettings(),
+        runner=failing,
+        on_failure=on_failure,
+        scheduler_cls=BackgroundScheduler,
+    )
     scheduler.start()
     try:
         scheduler.get_job("notify").modify(next_run_time=datetime.now(PARIS))
@@ -107,8 +119,14 @@ def test_a_failing_job_is_reported() -> None:
 
 
 def test_sigterm_stops_the_service_cleanly(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "tenderwatch", "schedule"], env=cli_env(tmp_path),
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tenderwatch", "schedule"],
+        env=cli_env(tmp_path),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         lines = []

@@ -52,8 +52,17 @@ def test_migrations_create_the_schema_in_wal_with_foreign_keys(store: Store) -> 
     assert names == [m.name for m in migrations._migrations]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    for table in ("raw_notices", "notices", "lots", "notice_links", "procedures", "crawls",
-                  "classifications", "deliveries", "state"):
+    for table in (
+        "raw_notices",
+        "notices",
+        "lots",
+        "notice_links",
+        "procedures",
+        "crawls",
+        "classifications",
+        "deliveries",
+        "state",
+    ):
         assert table in store.db.table_names()
 
 
