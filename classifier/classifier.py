@@ -13,21 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from classifier.analysis import Analysis, Finding
-from classifier.decision import SOCIAL_LABELS
 from classifier.fusion import conflict, fuse, signal_scopes, structured_evidence
+from classifier.labels import LABELS, SOCIAL_LABELS
 from classifier.legal import generation_from_date
 from classifier.lots import normalise_lot_id
 from classifier.pipeline import build_nlp
 
-LABELS: tuple[str, ...] = (
-    "insertion_clause",
-    "insertion_criterion",
-    "reserved_siae",
-    "reserved_disability",
-    "insertion_contract",
-    "reserved_other",
-    "allotted",
-)
 #: Bump whenever rules, patterns or lookups change: the store reclassifies on a new version.
 MODEL_VERSION = "rules-2026.11.2"
 #: Texts longer than this are cut before analysis (a warning says so). Real notices stay far

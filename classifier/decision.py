@@ -33,15 +33,6 @@ from classifier.lots import LotMention
 from classifier.quantities import Quantity
 from classifier.structure import Layout, clauses, field_prefix_end
 
-SOCIAL_LABELS = (
-    "insertion_clause",
-    "insertion_criterion",
-    "reserved_siae",
-    "reserved_disability",
-    "insertion_contract",
-    "reserved_other",
-)
-
 
 def _articles_for(label: str, kind: str | None = None) -> frozenset[str]:
     """Norms the article table (``data/articles.json``) ties to a reservation label."""

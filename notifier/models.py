@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The classifier's social labels (``allotted`` is not one: it describes the notice's shape).
+from classifier.labels import SOCIAL_LABELS
+
 #: Kinds of structure a group's members can be (le marché de l'inclusion's lists).
 SIAE_KINDS = ("EI", "ETTI", "AI", "ACI", "EITI")
 DISABILITY_KINDS = ("EA", "ESAT", "EATT")
@@ -16,16 +19,6 @@ OTHER_KINDS = ("GEIQ",)
 STRUCTURE_KINDS = SIAE_KINDS + DISABILITY_KINDS + OTHER_KINDS
 GROUP_KINDS = ("siae", "ea_esat", "network", "consortium")
 DELIVERY_MODES = ("immediate", "daily", "weekly")
-
-#: The classifier's social labels (``allotted`` is not one: it describes the notice's shape).
-SOCIAL_LABELS = (
-    "insertion_clause",
-    "insertion_criterion",
-    "reserved_siae",
-    "reserved_disability",
-    "insertion_contract",
-    "reserved_other",
-)
 
 
 @dataclass

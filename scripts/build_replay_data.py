@@ -17,15 +17,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from lxml import etree
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.normalise.boamp import boamp_xml_to_record  # noqa: E402
 from crawler.normalise.eforms import normalise_eforms_bytes  # noqa: E402
 from crawler.normalise.ted_r209 import normalise_ted_r209_bytes  # noqa: E402
-from tenderwatch.replay.derive import derive_corrigendum  # noqa: E402
+from tenderwatch.replay.derive import derive_corrigendum, ted_form_of_boamp_eforms  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 OUT = ROOT / "tenderwatch" / "replay" / "data"
@@ -78,18 +76,7 @@ def ted_entries() -> list[tuple[dict, bytes]]:
         if re.search(rb'<ISO_COUNTRY VALUE="FR"', body):
             entries.append((notice, body))
     # The TED publication of BOAMP 26-87466 (derived: BOAMP's eForms with OASIS namespaces).
-    root = etree.fromstring((FIXTURES / "boamp-xml-v3" / "26-87466.xml").read_bytes())
-    eforms = next(
-        el
-        for el in root.iter()
-        if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "ContractNotice"
-    )
-    eforms.tag = "{urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2}ContractNotice"
-    body = re.sub(
-        rb"urn:boamp:names:specification",
-        b"urn:oasis:names:specification",
-        etree.tostring(eforms, encoding="UTF-8", xml_declaration=True),
-    )
+    body = ted_form_of_boamp_eforms((FIXTURES / "boamp-xml-v3" / "26-87466.xml").read_bytes())
     notice = normalise_eforms_bytes(body, source_id=DERIVED_TED_NUMBER)
     notice.published = boamp_xml_to_record(
         (FIXTURES / "boamp-xml-v3" / "26-87466.xml").read_bytes()

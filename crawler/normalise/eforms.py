@@ -852,6 +852,21 @@ def normalise_eforms(
     )
 
 
+def fresh_sections(
+    label: str, kinds: list[tuple[str, list[str]]], seen: dict[str, set[str]]
+) -> list[tuple[str, str]]:
+    """``(heading, body)`` sections of one lot labelled ``label`` ("Lot 3"), one per kind of
+    heading; a line already written under the same kind for an earlier lot is left out."""
+    out: list[tuple[str, str]] = []
+    for kind, lines in kinds:
+        done = seen.setdefault(kind, set())
+        fresh = [line for line in lines if line and line not in done]
+        done.update(fresh)
+        if fresh:
+            out.append((f"{label} – {kind}" if kind else label, "\n".join(fresh)))
+    return out
+
+
 def _lot_sections(
     lot: Lot,
     lot_el: etree._Element,
@@ -881,14 +896,7 @@ def _lot_sections(
         ),
         ("Informations complémentaires", [_lang_text(project, "Note", langs)]),
     ]
-    out: list[tuple[str, str]] = []
-    for kind, lines in kinds:
-        done = seen.setdefault(kind, set())
-        fresh = [line for line in lines if line and line not in done]
-        done.update(fresh)
-        if fresh:
-            out.append((f"{label} – {kind}" if kind else label, "\n".join(fresh)))
-    return out
+    return fresh_sections(label, kinds, seen)
 
 
 def normalise_eforms_bytes(

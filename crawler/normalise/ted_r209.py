@@ -38,6 +38,7 @@ from crawler.normalise.eforms import (
     _text,
     departement_from_nuts,
     format_criterion,
+    fresh_sections,
     iso639_1,
     merge_signals,
     ted_notice_url,
@@ -479,15 +480,8 @@ def _lot_sections(
         ("Critères d'attribution", [format_criterion(c) for c in lot.signals.award_criteria]),
         ("Informations complémentaires", [_ptext(_child(descr, "INFO_ADD"))]),
     ]
-    out: list[tuple[str, str]] = []
     label = f"Lot {lot.lot_id}"
-    for kind, lines in kinds:
-        done = seen.setdefault(kind, set())
-        fresh = [line for line in lines if line and line not in done]
-        done.update(fresh)
-        if fresh:
-            out.append((f"{label} – {kind}" if kind else label, "\n".join(fresh)))
-    return out
+    return fresh_sections(label, kinds, seen)
 
 
 def normalise_ted_r209_bytes(

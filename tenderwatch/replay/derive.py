@@ -9,7 +9,10 @@ moved. Everything derived this way is listed as such in ``data/PROVENANCE.md``.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+from lxml import etree
 
 
 def derive_corrigendum(
@@ -36,3 +39,17 @@ def derive_corrigendum(
             procedure["dateReceptionOffres"] = deadline
     corr["donnees"] = json.dumps(donnees, ensure_ascii=False)
     return corr
+
+
+def ted_form_of_boamp_eforms(boamp_xml: bytes) -> bytes:
+    """The TED publication of a BOAMP "famille JOUE" eForms notice: its ``ContractNotice``
+    with the OASIS UBL namespaces TED uses instead of BOAMP's ``urn:boamp:`` copies."""
+    root = etree.fromstring(boamp_xml)
+    eforms = next(
+        el
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "ContractNotice"
+    )
+    eforms.tag = "{urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2}ContractNotice"
+    xml = etree.tostring(eforms, encoding="UTF-8", xml_declaration=True)
+    return re.sub(rb"urn:boamp:names:specification", b"urn:oasis:names:specification", xml)

@@ -15,18 +15,12 @@ from dataclasses import asdict
 import pytest
 
 from classifier import Classifier, NoticeInput
+from classifier.labels import SOCIAL_LABELS
 from crawler.normalise import normalise
 from tenderwatch.records import RawNotice
 from tests.conftest import FIXTURES
 
-SOCIAL = {
-    "insertion_clause",
-    "insertion_criterion",
-    "reserved_siae",
-    "reserved_disability",
-    "insertion_contract",
-    "reserved_other",
-}
+SOCIAL = set(SOCIAL_LABELS)
 
 # Real notices with a social label, and why.
 POSITIVES = {

@@ -8,15 +8,13 @@ derived from the real ones in the test itself and say so.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
 from tenderwatch.replay import ReplayData, ReplayFaults, ReplayServer
-from tenderwatch.replay.derive import derive_corrigendum
+from tenderwatch.replay.derive import derive_corrigendum, ted_form_of_boamp_eforms
 from tests.conftest import FIXTURES, cli_env, run_cli
 
 API_PAGE = FIXTURES / "boamp-api" / "boamp-where-date.json"
@@ -277,20 +275,8 @@ def test_notice_on_boamp_and_ted_is_linked_as_one(tmp_path: Path) -> None:
 
     boamp_xml = (FIXTURES / "boamp-xml-v3" / "26-87466.xml").read_bytes()
     record = boamp_xml_to_record(boamp_xml)
-    # The TED publication of the same eForms notice: the EFORMS subtree with the OASIS
-    # namespaces TED uses instead of BOAMP's copies (derived for this test).
-    root = etree.fromstring(boamp_xml)
-    eforms = next(
-        el
-        for el in root.iter()
-        if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "ContractNotice"
-    )
-    eforms.tag = "{urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2}ContractNotice"
-    ted_xml = re.sub(
-        rb"urn:boamp:names:specification",
-        b"urn:oasis:names:specification",
-        etree.tostring(eforms, encoding="UTF-8", xml_declaration=True),
-    )
+    # The TED publication of the same eForms notice (derived for this test).
+    ted_xml = ted_form_of_boamp_eforms(boamp_xml)
     data = ReplayData(boamp_records=[dumps(record)])
     data.ted_index.append(
         {

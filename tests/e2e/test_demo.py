@@ -102,3 +102,17 @@ def test_a_second_run_sends_nothing_again(demo) -> None:
     assert sum(first.alerts.values()) == 9
     assert second.alerts == {}
     assert second.harvested == first.harvested
+
+
+def test_demo_config_in_a_relative_folder_points_at_its_apprise_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from notifier.groups import check_config
+    from tenderwatch.demo import write_demo_config
+    from tenderwatch.localservers import Mailbox, Webhook
+
+    monkeypatch.chdir(tmp_path)
+    hook = Webhook()
+    config, _ = write_demo_config(EXAMPLE, Path("out") / "config", Mailbox(), hook)
+    hook.close()
+    assert [p for p in check_config(config) if not p.startswith("attention")] == []

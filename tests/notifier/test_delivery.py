@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from classifier.labels import LABELS as CLASSIFIER_LABELS
 from notifier.delivery import (
     ChannelResult,
     Deliverer,
@@ -33,15 +34,7 @@ from tenderwatch.store import Store
 
 PASSWORD = "S3cret-Pw-4791"
 HOOK_PASSWORD = "Hook-Pw-8312"
-LABELS = (
-    "insertion_clause",
-    "insertion_criterion",
-    "reserved_siae",
-    "reserved_disability",
-    "insertion_contract",
-    "reserved_other",
-    "allotted",
-)
+LABELS = CLASSIFIER_LABELS
 # Wednesday 4 February 2026, 09:00 in Paris.
 T0 = datetime(2026, 2, 4, 8, 0, tzinfo=UTC)
 DEADLINE = "2026-02-16T12:00:00+01:00"
