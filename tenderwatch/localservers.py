@@ -116,5 +116,7 @@ class Webhook:
         return [body for p, body in self.received if p == f"/{path}"]
 
     def close(self) -> None:
-        self.server.shutdown()
+        # shutdown() waits for serve_forever() to return: only ask it of a started server.
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
