@@ -3,7 +3,7 @@
     python benchmarks/classify.py [--gold PATH] [--rounds 3]
 
 On two sets of texts — the golden development set (``--gold``, default
-``../shared/data/golden/dev.jsonl`` when it is there) and every French notice among the test
+``tests/fixtures/golden/dev.jsonl``) and every French notice among the test
 fixtures, normalised by the harvest — it prints, for one process: notices per second and
 words per second of the full classification, the same for ``spacy.blank("fr")``'s tokenizer
 alone on the same texts, their ratio (target: classification at least half as fast as the
@@ -28,7 +28,7 @@ from benchmarks.ingest import fixture_payloads  # noqa: E402
 from classifier import Classifier, NoticeInput  # noqa: E402
 from crawler.normalise import normalise  # noqa: E402
 
-DEFAULT_GOLD = ROOT.parent / "shared" / "data" / "golden" / "dev.jsonl"
+DEFAULT_GOLD = ROOT / "tests" / "fixtures" / "golden" / "dev.jsonl"
 
 
 def golden_inputs(path: Path) -> list[NoticeInput]:

@@ -1,4 +1,4 @@
-"""Evaluation against a golden set (format: ``shared/data/golden/README.md``).
+"""Evaluation against a golden set (format: ``tests/fixtures/golden/README.md``).
 
 Definitions:
 

@@ -13,10 +13,10 @@ from classifier import Classifier, NoticeInput
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-#: The shared golden set lives next to the repository (``../shared/data/golden``); override
+#: The golden set, copied into the fixtures (see its PROVENANCE.md); override
 #: with TENDERWATCH_GOLDEN.
 GOLDEN = Path(
-    os.environ.get("TENDERWATCH_GOLDEN", ROOT.parent / "shared" / "data" / "golden" / "dev.jsonl")
+    os.environ.get("TENDERWATCH_GOLDEN", ROOT / "tests" / "fixtures" / "golden" / "dev.jsonl")
 )
 REAL = FIXTURES / "notices-text" / "real-2016-2020.jsonl"
 
@@ -28,8 +28,8 @@ def clf() -> Classifier:
 
 @pytest.fixture(scope="session")
 def golden() -> list[dict]:
-    if not GOLDEN.exists():
-        pytest.skip(f"golden set not found: {GOLDEN}")
+    # The set ships with the repository: its absence is a failure, never a silent skip.
+    assert GOLDEN.exists(), f"golden set not found: {GOLDEN}"
     with GOLDEN.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
