@@ -530,26 +530,26 @@ def _notify_from(
             bad_at("operations_tag", problem if isinstance(tag, str) else "tag (texte) attendu")
         else:
             settings.operations_tag = tag
-    if "max_attempts" in values:
-        value = values["max_attempts"]
+    for key, cast, valid, problem in (
+        ("max_attempts", int, lambda n: _is_int(n) and n >= 1, "entier ≥ 1 attendu"),
+        (
+            "retry_backoff_minutes",
+            float,
+            lambda n: _is_number(n) and n > 0,
+            "nombre de minutes > 0 attendu",
+        ),
+    ):
+        if key not in values:
+            continue
+        value = values[key]  # the environment gives text, the TOML file numbers
         try:
-            number = int(value) if isinstance(value, str) else value
+            number = cast(value) if isinstance(value, str) else value
         except ValueError:
             number = None
-        if not _is_int(number) or number < 1:
-            bad_at("max_attempts", "entier ≥ 1 attendu")
+        if valid(number):
+            setattr(settings, key, cast(number))
         else:
-            settings.max_attempts = number
-    if "retry_backoff_minutes" in values:
-        value = values["retry_backoff_minutes"]
-        try:
-            number = float(value) if isinstance(value, str) else value
-        except ValueError:
-            number = None
-        if not _is_number(number) or number <= 0:
-            bad_at("retry_backoff_minutes", "nombre de minutes > 0 attendu")
-        else:
-            settings.retry_backoff_minutes = float(number)
+            bad_at(key, problem)
     return settings, errors
 
 

@@ -368,37 +368,13 @@ def classify(
 
 
 def _classify_store(store: Store, classifier: Any, *, reclassify: bool, limit: int | None) -> None:
-    from classifier import LABELS, MODEL_VERSION, NoticeInput
+    from tenderwatch.cycle import classify_store
 
-    rows = store.notices_to_classify(MODEL_VERSION, limit=limit, reclassify=reclassify)
-    total = len(rows)
-    click.echo(f"{total} avis à classer avec le modèle {MODEL_VERSION}", err=True)
-    counts = dict.fromkeys(LABELS, 0)
-    errors = done = 0
-    for start in range(0, total, CHUNK):
-        chunk = rows[start : start + CHUNK]
-        inputs = [
-            NoticeInput(
-                id=r["id"],
-                text=r["text"] or "",
-                title=r["title"],
-                published=r["published"],
-                signals=r["signals"],
-                lots=r["lots"],
-            )
-            for r in chunk
-        ]
-        results = list(classifier.classify_many(inputs))
-        store.save_classifications(results)
-        for result in results:
-            errors += bool(result.get("error"))
-            for label, value in (result.get("labels") or {}).items():
-                counts[label] += bool(value)
-        done += len(chunk)
-        click.echo(f"  classés : {done}/{total}", err=True)
-    click.echo(f"Classement terminé : {done} avis, {errors} en erreur")
-    for label in LABELS:
-        click.echo(f"  {label:<22} {counts[label]}")
+    classify_store(store, classifier, reclassify=reclassify, limit=limit, echo=_echo_progress)
+
+
+def _echo_progress(line: str, *, progress: bool = False) -> None:
+    click.echo(line, err=progress)
 
 
 @main.command()
@@ -439,6 +415,15 @@ def evaluate(settings: Settings, gold_path: str, pred_path: str | None) -> None:
 # -- groups, deliveries, notify, run -----------------------------------------------------------
 
 
+def _require_config(settings: Settings) -> str:
+    """The configuration file's path; a usage error when none was given."""
+    if not settings.config_path:
+        raise click.UsageError(
+            "indiquez le fichier de configuration (--config ou TENDERWATCH_CONFIG)"
+        )
+    return settings.config_path
+
+
 @main.group()
 def groups() -> None:
     """Vérifier et essayer les groupes abonnés et leurs canaux."""
@@ -451,10 +436,7 @@ def groups_check(settings: Settings) -> None:
     canaux apprise ; chaque erreur nomme le fichier, le groupe et le champ."""
     from notifier.groups import check_config, load_groups
 
-    if not settings.config_path:
-        raise click.UsageError(
-            "indiquez le fichier de configuration (--config ou TENDERWATCH_CONFIG)"
-        )
+    _require_config(settings)
     problems = check_config(settings.config_path)
     errors = [p for p in problems if not p.startswith("attention")]
     for problem in problems:
@@ -473,10 +455,7 @@ def groups_test(settings: Settings, group_id: str) -> None:
     from notifier.groups import load_groups, load_notify_settings
     from notifier.render import Message, escape_markdown
 
-    if not settings.config_path:
-        raise click.UsageError(
-            "indiquez le fichier de configuration (--config ou TENDERWATCH_CONFIG)"
-        )
+    _require_config(settings)
     try:
         known = {g.id: g for g in load_groups(settings.config_path)}
         sender = Sender(load_notify_settings(settings.config_path).apprise_config)

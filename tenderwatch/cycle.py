@@ -1,4 +1,4 @@
-"""One cycle of the service: crawl, classify, match, send — and its notification half alone.
+"""One cycle of the service: crawl, classify, match, send — and its halves alone.
 
 ``tenderwatch run`` = crawl every enabled source, classify what is new, then
 :func:`notify_cycle`; ``tenderwatch notify`` = :func:`notify_cycle` only (the scheduler runs it
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tenderwatch.settings import Settings
 from tenderwatch.store import Store
@@ -40,6 +42,52 @@ class NotifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def classify_store(
+    store: Store,
+    classifier: Any,
+    *,
+    reclassify: bool = False,
+    limit: int | None = None,
+    echo: Callable[..., None] = lambda line, progress=False: None,
+    chunk_size: int = 256,
+) -> dict[str, int]:
+    """Classify the stored notices not yet classified by the current model version (or whose
+    content changed), in chunks; report progress through ``echo`` and return the count of
+    notices per label, ``errors`` and ``classified``."""
+    from classifier import LABELS, MODEL_VERSION, NoticeInput
+
+    rows = store.notices_to_classify(MODEL_VERSION, limit=limit, reclassify=reclassify)
+    total = len(rows)
+    echo(f"{total} avis à classer avec le modèle {MODEL_VERSION}", progress=True)
+    counts = dict.fromkeys(LABELS, 0)
+    errors = done = 0
+    for start in range(0, total, chunk_size):
+        chunk = rows[start : start + chunk_size]
+        inputs = [
+            NoticeInput(
+                id=r["id"],
+                text=r["text"] or "",
+                title=r["title"],
+                published=r["published"],
+                signals=r["signals"],
+                lots=r["lots"],
+            )
+            for r in chunk
+        ]
+        results = list(classifier.classify_many(inputs))
+        store.save_classifications(results)
+        for result in results:
+            errors += bool(result.get("error"))
+            for label, value in (result.get("labels") or {}).items():
+                counts[label] += bool(value)
+        done += len(chunk)
+        echo(f"  classés : {done}/{total}", progress=True)
+    echo(f"Classement terminé : {done} avis, {errors} en erreur")
+    for label in LABELS:
+        echo(f"  {label:<22} {counts[label]}")
+    return {**counts, "errors": errors, "classified": done}
 
 
 def notify_cycle(

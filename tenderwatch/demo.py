@@ -211,8 +211,7 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo; write its files into ``output``; return what it did."""
     from classifier import LABELS, Classifier
-    from tenderwatch.cli import _classify_store
-    from tenderwatch.cycle import notify_cycle
+    from tenderwatch.cycle import classify_store, notify_cycle
 
     example = example or EXAMPLE_CONFIG
     if not example.exists():
@@ -242,7 +241,8 @@ def run_demo(
             with ReplayServer(bundled) as server:
                 result.crawl_ok &= _crawl(server, db, echo)
             store = Store(db)
-            _classify_store(store, classifier, reclassify=False, limit=None)
+            counts = classify_store(store, classifier)
+            echo(f"    classés : {counts['classified']} avis, {counts['errors']} en erreur")
             report = notify_cycle(settings, store, min_interval=0)
             echo(f"    alertes : {report.summary}")
             result.passes.append(report.summary)
