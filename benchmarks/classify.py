@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 import spacy  # noqa: E402
 
 from benchmarks.ingest import fixture_payloads  # noqa: E402
-from classifier import Classifier, NoticeInput  # noqa: E402
-from crawler.normalise import normalise  # noqa: E402
+from tenderwatch.classifier import Classifier, NoticeInput  # noqa: E402
+from tenderwatch.crawler.normalise import normalise  # noqa: E402
 
 DEFAULT_GOLD = ROOT / "tests" / "fixtures" / "golden" / "dev.jsonl"
 

@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.normalise import normalise  # noqa: E402
-from tenderwatch.records import RawNotice  # noqa: E402
+from tenderwatch.core.records import RawNotice  # noqa: E402
+from tenderwatch.crawler.normalise import normalise  # noqa: E402
 from tenderwatch.replay import ReplayData, ReplayServer  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notifier.geo import all_departements, all_regions  # noqa: E402
-from notifier.matching import GroupIndex, match  # noqa: E402
-from notifier.models import (  # noqa: E402
+from tenderwatch.notifier.geo import all_departements, all_regions  # noqa: E402
+from tenderwatch.notifier.matching import GroupIndex, match  # noqa: E402
+from tenderwatch.notifier.models import (  # noqa: E402
     DISABILITY_KINDS,
     SIAE_KINDS,
     SOCIAL_LABELS,

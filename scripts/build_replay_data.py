@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.normalise.boamp import boamp_xml_to_record  # noqa: E402
-from crawler.normalise.eforms import normalise_eforms_bytes  # noqa: E402
-from crawler.normalise.ted_r209 import normalise_ted_r209_bytes  # noqa: E402
+from tenderwatch.crawler.normalise.boamp import boamp_xml_to_record  # noqa: E402
+from tenderwatch.crawler.normalise.eforms import normalise_eforms_bytes  # noqa: E402
+from tenderwatch.crawler.normalise.ted_r209 import normalise_ted_r209_bytes  # noqa: E402
 from tenderwatch.replay.derive import derive_corrigendum, ted_form_of_boamp_eforms  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"

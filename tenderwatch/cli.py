@@ -19,9 +19,9 @@ from typing import Any
 import click
 
 from tenderwatch import __version__
-from tenderwatch.records import NATURES, CrawlReport
-from tenderwatch.settings import Settings, SettingsError, load_settings
-from tenderwatch.store import Store, StoreError
+from tenderwatch.core.records import NATURES, CrawlReport
+from tenderwatch.core.settings import Settings, SettingsError, load_settings
+from tenderwatch.core.store import Store, StoreError
 
 SOURCES = ("boamp", "ted")
 
@@ -160,7 +160,7 @@ def crawl(
     SOURCES : boamp, ted (défaut : les sources activées dans la configuration). Le code de
     sortie est 1 si des avis annoncés manquent ou si une page a échoué.
     """
-    from crawler.run import run_crawls
+    from tenderwatch.crawler.run import run_crawls
 
     chosen = list(sources) or [s for s in SOURCES if settings.source(s).enabled]
     if not chosen:
@@ -201,7 +201,7 @@ def _crawl_requests(
 ) -> tuple[list[Any], Any]:
     """The crawl requests for ``sources``; with ``replay``, a started local replay server
     (the caller stops it) and the window of the recorded notices."""
-    from crawler.run import CrawlRequest
+    from tenderwatch.crawler.run import CrawlRequest
 
     server = None
     if replay:
@@ -248,7 +248,7 @@ CHUNK = 256
 
 def _error_result(notice_id: str, model_version: str, message: str) -> dict[str, Any]:
     """The contract's line for an input that could not be classified."""
-    from classifier import LABELS
+    from tenderwatch.classifier import LABELS
 
     return {
         "id": notice_id,
@@ -263,7 +263,7 @@ def _error_result(notice_id: str, model_version: str, message: str) -> dict[str,
 
 def _read_jsonl(stream: Any) -> Any:
     """Yield ``(input, None)`` or ``(None, (id, error))`` per line, in order."""
-    from classifier import NoticeInput
+    from tenderwatch.classifier import NoticeInput
 
     for number, line in enumerate(stream, start=1):
         if not line.strip():
@@ -295,7 +295,7 @@ def _read_jsonl(stream: Any) -> Any:
 
 def classify_stream(classifier: Any, stream: Any) -> Any:
     """Classify a JSONL stream; yield one result per input line, in the same order."""
-    from classifier import MODEL_VERSION
+    from tenderwatch.classifier import MODEL_VERSION
 
     batch: list[Any] = []
 
@@ -347,7 +347,7 @@ def classify(
     Sans --input : classe les avis de la base qui ne l'ont pas encore été par la version
     actuelle du modèle. Avec --input : classe un fichier JSONL et écrit les résultats.
     """
-    from classifier import MODEL_VERSION, Classifier
+    from tenderwatch.classifier import MODEL_VERSION, Classifier
 
     classifier = Classifier()
     if input_path:
@@ -394,9 +394,9 @@ def _echo_progress(line: str, *, progress: bool = False) -> None:
 @common_options
 def evaluate(settings: Settings, gold_path: str, pred_path: str | None) -> None:
     """Mesurer précision, rappel et F1 par étiquette (micro et macro) et l'attribution aux lots."""
-    from classifier import Classifier
-    from classifier.evaluation import evaluate as run_evaluation
-    from classifier.evaluation import format_report
+    from tenderwatch.classifier import Classifier
+    from tenderwatch.classifier.evaluation import evaluate as run_evaluation
+    from tenderwatch.classifier.evaluation import format_report
 
     with open(gold_path, encoding="utf-8") as fh:
         try:
@@ -434,7 +434,7 @@ def groups() -> None:
 def groups_check(settings: Settings) -> None:
     """Valider les groupes ([[groups]] du fichier TOML), la section [notify] et le fichier de
     canaux apprise ; chaque erreur nomme le fichier, le groupe et le champ."""
-    from notifier.groups import check_config, load_groups
+    from tenderwatch.notifier.groups import check_config, load_groups
 
     _require_config(settings)
     problems = check_config(settings.config_path)
@@ -451,9 +451,9 @@ def groups_check(settings: Settings) -> None:
 @common_options
 def groups_test(settings: Settings, group_id: str) -> None:
     """Envoyer un message d'essai sur les canaux du groupe GROUP_ID."""
-    from notifier.delivery import Sender, SenderError
-    from notifier.groups import load_groups, load_notify_settings
-    from notifier.render import Message, escape_markdown
+    from tenderwatch.notifier.delivery import Sender, SenderError
+    from tenderwatch.notifier.groups import load_groups, load_notify_settings
+    from tenderwatch.notifier.render import Message, escape_markdown
 
     _require_config(settings)
     try:
@@ -501,7 +501,7 @@ def deliveries() -> None:
 @common_options
 def deliveries_list(settings: Settings, status: str | None, group_id: str | None) -> None:
     """Lister les envois : en attente, envoyés, en échec, incertains (interrompus)."""
-    from notifier.delivery import list_deliveries
+    from tenderwatch.notifier.delivery import list_deliveries
 
     rows = list_deliveries(open_store(settings), status=status, group=group_id)
     for row in rows:
@@ -518,8 +518,8 @@ def deliveries_list(settings: Settings, status: str | None, group_id: str | None
 @common_options
 def deliveries_retry(settings: Settings, ids: tuple[int, ...]) -> None:
     """Remettre en attente des envois en échec ou incertains (IDS : numéros de deliveries list)."""
-    from notifier.delivery import Deliverer, Sender
-    from notifier.groups import load_groups, load_notify_settings
+    from tenderwatch.notifier.delivery import Deliverer, Sender
+    from tenderwatch.notifier.groups import load_groups, load_notify_settings
 
     store = open_store(settings)
     notify = load_notify_settings(settings.config_path) if settings.config_path else None
@@ -566,8 +566,8 @@ def notify(settings: Settings, rematch: bool) -> None:
 def run(settings: Settings, sources: tuple[str, ...], replay: bool) -> None:
     """Un cycle complet : collecter les sources activées, classer, confronter aux groupes,
     envoyer ce qui est dû. Code de sortie 1 si la collecte est incomplète ou un envoi a échoué."""
-    from classifier import Classifier
-    from crawler.run import run_crawls
+    from tenderwatch.classifier import Classifier
+    from tenderwatch.crawler.run import run_crawls
 
     chosen = list(sources) or [s for s in SOURCES if settings.source(s).enabled]
     open_store(settings).close()
@@ -753,7 +753,7 @@ def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
         click.echo(f"  Lien {link['kind']} → {link['target'] or link['target_uuid']}")
     classification = store.classification(notice_id)
     if classification:
-        from classifier import explain
+        from tenderwatch.classifier import explain
 
         positive = [k for k, v in (classification["labels"] or {}).items() if v]
         click.echo(

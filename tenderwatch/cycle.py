@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tenderwatch.settings import Settings
-from tenderwatch.store import Store
+from tenderwatch.core.settings import Settings
+from tenderwatch.core.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def classify_store(
     """Classify the stored notices not yet classified by the current model version (or whose
     content changed), in chunks; report progress through ``echo`` and return the count of
     notices per label, ``errors`` and ``classified``."""
-    from classifier import LABELS, MODEL_VERSION, NoticeInput
+    from tenderwatch.classifier import LABELS, MODEL_VERSION, NoticeInput
 
     rows = store.notices_to_classify(MODEL_VERSION, limit=limit, reclassify=reclassify)
     total = len(rows)
@@ -101,11 +101,17 @@ def notify_cycle(
     """Match newly classified notices against the groups, queue updates (corrigenda,
     cancellations) and reminders, then send what is due. ``min_interval`` overrides apprise's
     pause between two messages to one server (the demo's local servers need none)."""
-    from classifier import MODEL_VERSION
-    from notifier.delivery import Deliverer, Sender, SenderError, queue_reminders, queue_updates
-    from notifier.groups import check_config, load_groups, load_notify_settings
-    from notifier.matching import GroupIndex
-    from notifier.views import notice_views
+    from tenderwatch.classifier import MODEL_VERSION
+    from tenderwatch.notifier.delivery import (
+        Deliverer,
+        Sender,
+        SenderError,
+        queue_reminders,
+        queue_updates,
+    )
+    from tenderwatch.notifier.groups import check_config, load_groups, load_notify_settings
+    from tenderwatch.notifier.matching import GroupIndex
+    from tenderwatch.notifier.views import notice_views
 
     report = NotifyReport()
     if not settings.config_path:
@@ -152,9 +158,9 @@ def operations_reporter(settings: Settings):  # type: ignore[no-untyped-def]
     if not settings.config_path or not Path(settings.config_path).exists():
         return None
     try:
-        from notifier.delivery import Sender
-        from notifier.groups import load_notify_settings
-        from notifier.render import Message, escape_markdown
+        from tenderwatch.notifier.delivery import Sender
+        from tenderwatch.notifier.groups import load_notify_settings
+        from tenderwatch.notifier.render import Message, escape_markdown
 
         notify = load_notify_settings(settings.config_path)
     except Exception:  # a broken [notify] is reported by `groups check`, not here

@@ -27,10 +27,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tenderwatch.core.settings import load_settings
+from tenderwatch.core.store import Store
 from tenderwatch.localservers import Mailbox, Webhook
 from tenderwatch.replay import ReplayData, ReplayServer
-from tenderwatch.settings import load_settings
-from tenderwatch.store import Store
 
 EXAMPLE_CONFIG = Path("config") / "tenderwatch.example.toml"
 CHAT_GROUP = "consortium-idf"
@@ -210,7 +210,7 @@ def run_demo(
     output: Path, *, db: Path | None = None, example: Path | None = None, echo: Any = print
 ) -> DemoResult:
     """Run the demo; write its files into ``output``; return what it did."""
-    from classifier import LABELS, Classifier
+    from tenderwatch.classifier import LABELS, Classifier
     from tenderwatch.cycle import classify_store, notify_cycle
 
     example = example or EXAMPLE_CONFIG
@@ -306,7 +306,7 @@ def _write_messages(
 
 
 def _report_notices(store: Store) -> list[dict[str, Any]]:
-    from classifier import explain
+    from tenderwatch.classifier import explain
 
     rows = []
     for row in store.db.query(

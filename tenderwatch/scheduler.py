@@ -37,7 +37,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tenderwatch.settings import Settings, SettingsError
+from tenderwatch.core.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tenderwatch.store import Store
+from tenderwatch.core.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

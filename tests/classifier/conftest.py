@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier import Classifier, NoticeInput
+from tenderwatch.classifier import Classifier, NoticeInput
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classifier import LABELS
-from classifier.evaluation import evaluate, format_report
+from tenderwatch.classifier import LABELS
+from tenderwatch.classifier.evaluation import evaluate, format_report
 
 
 def gold(notice_id: str, positive: set[str], lots=None, hours=None) -> dict:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classifier import explain
-from classifier.explain import lots_in_words
+from tenderwatch.classifier import explain
+from tenderwatch.classifier.explain import lots_in_words
 
 TEXT = (
     "Le marché est divisé en 4 lots.\nLot n° 1 : Gros œuvre.\nLot n° 2 : Charpente.\n"

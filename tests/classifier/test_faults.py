@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classifier import LABELS, NoticeInput
-from classifier.classifier import MAX_CHARS
+from tenderwatch.classifier import LABELS, NoticeInput
+from tenderwatch.classifier.classifier import MAX_CHARS
 from tests.classifier.helpers import labels_of
 
 CLAUSE = (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classifier import LABELS, MODEL_VERSION
-from classifier.evaluation import evaluate
+from tenderwatch.classifier import LABELS, MODEL_VERSION
+from tenderwatch.classifier.evaluation import evaluate
 
 SOCIAL = [label for label in LABELS if label != "allotted"]
 F1_MIN = 0.95

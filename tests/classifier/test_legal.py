@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.legal import describe, find_references, generation_from_date, legal_basis
-from classifier.normalise import fold
+from tenderwatch.classifier.legal import (
+    describe,
+    find_references,
+    generation_from_date,
+    legal_basis,
+)
+from tenderwatch.classifier.normalise import fold
 
 
 def norms(text: str) -> list[str]:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.lots import find_headers, find_mentions, max_lots_per_bidder, normalise_lot_id
-from classifier.normalise import fold
+from tenderwatch.classifier.lots import (
+    find_headers,
+    find_mentions,
+    max_lots_per_bidder,
+    normalise_lot_id,
+)
+from tenderwatch.classifier.normalise import fold
 from tests.classifier.helpers import lots_of
 
 

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from classifier.normalise import normalise
-from classifier.pipeline import load_patterns
-from classifier.resources import pattern_files, patterns
+from tenderwatch.classifier.normalise import normalise
+from tenderwatch.classifier.pipeline import load_patterns
+from tenderwatch.classifier.resources import pattern_files, patterns
 
 COMPONENTS = [
     "tw_cues",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.lots import find_mentions
-from classifier.normalise import fold
-from classifier.numerals import parse_number, parse_words
-from classifier.quantities import find_quantities
+from tenderwatch.classifier.lots import find_mentions
+from tenderwatch.classifier.normalise import fold
+from tenderwatch.classifier.numerals import parse_number, parse_words
+from tenderwatch.classifier.quantities import find_quantities
 
 
 @pytest.mark.parametrize(

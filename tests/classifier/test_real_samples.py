@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier import NoticeInput
+from tenderwatch.classifier import NoticeInput
 from tests.classifier.helpers import labels_of
 
 

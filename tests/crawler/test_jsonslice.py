@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from crawler.jsonslice import iter_array_items
+from tenderwatch.crawler.jsonslice import iter_array_items
 
 
 def test_items_are_the_exact_source_text() -> None:

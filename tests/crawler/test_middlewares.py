@@ -3,7 +3,7 @@
 from scrapy.http import Request, Response
 from scrapy.settings import Settings
 
-from crawler.middlewares import BackoffRetryMiddleware
+from tenderwatch.crawler.middlewares import BackoffRetryMiddleware
 
 
 def middleware(base: float = 2.0, cap: float = 120.0) -> BackoffRetryMiddleware:

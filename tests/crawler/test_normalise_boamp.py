@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from crawler.normalise.boamp import (
+from tenderwatch.core.records import AWARD, CALL_FOR_TENDERS, CORRIGENDUM, NoticeLink
+from tenderwatch.crawler.normalise.boamp import (
     boamp_xml_to_record,
     normalise_boamp_record,
     normalise_boamp_xml,
 )
-from crawler.normalise.common import NormaliseError
-from crawler.normalise.xmldict import dict_to_xml, xml_to_dict
-from tenderwatch.records import AWARD, CALL_FOR_TENDERS, CORRIGENDUM, NoticeLink
+from tenderwatch.crawler.normalise.common import NormaliseError
+from tenderwatch.crawler.normalise.xmldict import dict_to_xml, xml_to_dict
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 API_FILE = FIXTURES / "boamp-api" / "boamp-where-date.json"

@@ -1,12 +1,12 @@
-"""``crawler.normalise.normalise`` picks the parser from the source and the payload."""
+"""``tenderwatch.crawler.normalise.normalise`` picks the parser from the source and the payload."""
 
 from pathlib import Path
 
 import pytest
 
-from crawler.normalise import NormaliseError, normalise
-from crawler.normalise.common import MAX_PAYLOAD_BYTES
-from tenderwatch.records import RawNotice
+from tenderwatch.core.records import RawNotice
+from tenderwatch.crawler.normalise import NormaliseError, normalise
+from tenderwatch.crawler.normalise.common import MAX_PAYLOAD_BYTES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

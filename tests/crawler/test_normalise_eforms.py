@@ -11,14 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from crawler.normalise.common import NormaliseError, parse_xml
-from crawler.normalise.eforms import (
-    departement_from_nuts,
-    normalise_eforms,
-    normalise_eforms_bytes,
-    normalise_publication_number,
-)
-from tenderwatch.records import (
+from tenderwatch.core.records import (
     AWARD,
     CALL_FOR_TENDERS,
     CANCELLATION,
@@ -28,6 +21,13 @@ from tenderwatch.records import (
     AwardCriterion,
     Notice,
     NoticeLink,
+)
+from tenderwatch.crawler.normalise.common import NormaliseError, parse_xml
+from tenderwatch.crawler.normalise.eforms import (
+    departement_from_nuts,
+    normalise_eforms,
+    normalise_eforms_bytes,
+    normalise_publication_number,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -498,7 +498,7 @@ def test_boamp_wrapper_is_searched_for_the_notice() -> None:
 
 
 def test_tree_rebuilt_from_json_gives_the_same_notice() -> None:
-    xmldict = pytest.importorskip("crawler.normalise.xmldict")
+    xmldict = pytest.importorskip("tenderwatch.crawler.normalise.xmldict")
     root = parse_xml(FR_REAL.read_bytes())
     rebuilt = xmldict.dict_to_xml("ContractNotice", xmldict.xml_to_dict(root))
     assert normalise_eforms(rebuilt, source="ted") == load(FR_REAL)
@@ -506,7 +506,7 @@ def test_tree_rebuilt_from_json_gives_the_same_notice() -> None:
 
 def test_local_names_ignore_namespace_and_prefix() -> None:
     # lxml refuses ":" in a tag, but a tree built by hand may carry names without namespace.
-    from crawler.normalise.eforms import _ln
+    from tenderwatch.crawler.normalise.eforms import _ln
 
     assert _ln("cbc:Name") == _ln("{urn:boamp:x}Name") == _ln("Name") == "Name"
     root = etree.Element("ContractNotice")

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.normalise.common import NormaliseError
-from crawler.normalise.eforms import normalise_eforms_bytes
-from crawler.normalise.ted_r209 import normalise_ted_r209_bytes, publication_number
-from tenderwatch.records import (
+from tenderwatch.core.records import (
     AWARD,
     CALL_FOR_TENDERS,
     CORRIGENDUM,
@@ -20,6 +17,9 @@ from tenderwatch.records import (
     Notice,
     NoticeLink,
 )
+from tenderwatch.crawler.normalise.common import NormaliseError
+from tenderwatch.crawler.normalise.eforms import normalise_eforms_bytes
+from tenderwatch.crawler.normalise.ted_r209 import normalise_ted_r209_bytes, publication_number
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 R209 = FIXTURES / "ted-r209"

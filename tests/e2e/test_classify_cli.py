@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from classifier import LABELS, MODEL_VERSION
+from tenderwatch.classifier import LABELS, MODEL_VERSION
 from tenderwatch.cli import main
-from tenderwatch.records import CALL_FOR_TENDERS, Notice, RawNotice
-from tenderwatch.store import Store
+from tenderwatch.core.records import CALL_FOR_TENDERS, Notice, RawNotice
+from tenderwatch.core.store import Store
 
 CLAUSE = (
     "Conditions d'exécution : conformément à l'article L. 2112-2 du code de la commande publique, "

@@ -14,10 +14,10 @@ from dataclasses import asdict
 
 import pytest
 
-from classifier import Classifier, NoticeInput
-from classifier.labels import SOCIAL_LABELS
-from crawler.normalise import normalise
-from tenderwatch.records import RawNotice
+from tenderwatch.classifier import Classifier, NoticeInput
+from tenderwatch.classifier.labels import SOCIAL_LABELS
+from tenderwatch.core.records import RawNotice
+from tenderwatch.crawler.normalise import normalise
 from tests.conftest import FIXTURES
 
 SOCIAL = set(SOCIAL_LABELS)

@@ -271,7 +271,7 @@ def test_corrigendum_moves_the_procedure_deadline(tmp_path: Path) -> None:
 
 
 def test_notice_on_boamp_and_ted_is_linked_as_one(tmp_path: Path) -> None:
-    from crawler.normalise.boamp import boamp_xml_to_record
+    from tenderwatch.crawler.normalise.boamp import boamp_xml_to_record
 
     boamp_xml = (FIXTURES / "boamp-xml-v3" / "26-87466.xml").read_bytes()
     record = boamp_xml_to_record(boamp_xml)

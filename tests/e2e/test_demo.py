@@ -107,9 +107,9 @@ def test_a_second_run_sends_nothing_again(demo) -> None:
 def test_demo_config_in_a_relative_folder_points_at_its_apprise_file(
     tmp_path: Path, monkeypatch
 ) -> None:
-    from notifier.groups import check_config
     from tenderwatch.demo import write_demo_config
     from tenderwatch.localservers import Mailbox, Webhook
+    from tenderwatch.notifier.groups import check_config
 
     monkeypatch.chdir(tmp_path)
     hook = Webhook()

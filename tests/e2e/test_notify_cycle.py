@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from tenderwatch.cli import main
+from tenderwatch.core.records import CALL_FOR_TENDERS, Lot, Notice, RawNotice
+from tenderwatch.core.store import Store
 from tenderwatch.localservers import Mailbox, Webhook
-from tenderwatch.records import CALL_FOR_TENDERS, Lot, Notice, RawNotice
-from tenderwatch.store import Store
 
 DEADLINE = (date.today() + timedelta(days=20)).isoformat() + "T12:00:00+01:00"
 

@@ -14,8 +14,20 @@ from typing import Any
 
 import pytest
 
-from classifier.labels import LABELS as CLASSIFIER_LABELS
-from notifier.delivery import (
+from tenderwatch.classifier.labels import LABELS as CLASSIFIER_LABELS
+from tenderwatch.core.records import (
+    CALL_FOR_TENDERS,
+    CANCELLATION,
+    CORRIGENDUM,
+    Lot,
+    Notice,
+    RawNotice,
+)
+from tenderwatch.core.store import Store
+from tenderwatch.localservers import Mailbox as _Mailbox
+from tenderwatch.localservers import Webhook as _Webhook
+from tenderwatch.localservers import free_port
+from tenderwatch.notifier.delivery import (
     ChannelResult,
     Deliverer,
     Sender,
@@ -23,14 +35,9 @@ from notifier.delivery import (
     queue_reminders,
     queue_updates,
 )
-from notifier.models import Group, Match
-from notifier.render import Message
-from notifier.views import load_notice_view
-from tenderwatch.localservers import Mailbox as _Mailbox
-from tenderwatch.localservers import Webhook as _Webhook
-from tenderwatch.localservers import free_port
-from tenderwatch.records import CALL_FOR_TENDERS, CANCELLATION, CORRIGENDUM, Lot, Notice, RawNotice
-from tenderwatch.store import Store
+from tenderwatch.notifier.models import Group, Match
+from tenderwatch.notifier.render import Message
+from tenderwatch.notifier.views import load_notice_view
 
 PASSWORD = "S3cret-Pw-4791"
 HOOK_PASSWORD = "Hook-Pw-8312"
@@ -486,7 +493,7 @@ def test_no_url_or_password_in_errors_or_logs(
 
     assert report.failed == 2
     stored = json.dumps(list_deliveries(store), ensure_ascii=False)
-    ours = [r.getMessage() for r in caplog.records if r.name.startswith("notifier")]
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("tenderwatch.notifier")]
     assert ours  # the failures were logged
     for text in [stored, *report.errors, *ours]:
         assert PASSWORD not in text and HOOK_PASSWORD not in text
@@ -748,7 +755,7 @@ def test_a_changed_channel_does_not_get_what_was_already_delivered(
 def test_the_channel_id_ignores_credentials() -> None:
     import apprise
 
-    from notifier.delivery import channel_id
+    from tenderwatch.notifier.delivery import channel_id
 
     one = apprise.Apprise.instantiate("mailto://u:old-pass@smtp.example.org?to=a@example.org")
     two = apprise.Apprise.instantiate("mailto://u:new-pass@smtp.example.org?to=a@example.org")

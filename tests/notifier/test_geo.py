@@ -2,7 +2,7 @@
 
 import pytest
 
-from notifier import geo
+from tenderwatch.notifier import geo
 
 
 def test_every_departement_is_listed_once() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.groups import (
+from tenderwatch.notifier.groups import (
     WARNING_PREFIX,
     GroupConfigError,
     check_apprise_config,
@@ -14,7 +14,7 @@ from notifier.groups import (
     load_groups,
     load_notify_settings,
 )
-from notifier.models import SOCIAL_LABELS, Group
+from tenderwatch.notifier.models import SOCIAL_LABELS, Group
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_URL = "mailtos://veille:S3cr3t-P4ss@smtp.example.org?to=a@example.org"

@@ -3,8 +3,8 @@
 import pytest
 
 from benchmarks.match import brute_force, make_groups, make_notices
-from notifier.matching import GroupIndex, eligibility_rules, explain_no_match, match
-from notifier.models import SOCIAL_LABELS, Group, LotView, NoticeView
+from tenderwatch.notifier.matching import GroupIndex, eligibility_rules, explain_no_match, match
+from tenderwatch.notifier.models import SOCIAL_LABELS, Group, LotView, NoticeView
 
 
 def group(**kw) -> Group:

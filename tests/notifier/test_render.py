@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from notifier.models import Group, LotView, Match, NoticeView
-from notifier.render import (
+from tenderwatch.notifier.models import Group, LotView, Match, NoticeView
+from tenderwatch.notifier.render import (
     days_left_fr,
     escape_markdown,
     format_amount,

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from tenderwatch.core.settings import SettingsError, load_settings
 from tenderwatch.scheduler import ScheduleSettings, build_scheduler, load_schedule
-from tenderwatch.settings import SettingsError, load_settings
 from tests.conftest import ROOT, cli_env
 
 PARIS = ZoneInfo("Europe/Paris")

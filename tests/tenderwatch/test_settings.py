@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tenderwatch.settings import SettingsError, load_settings
+from tenderwatch.core.settings import SettingsError, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:

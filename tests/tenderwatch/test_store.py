@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tenderwatch.records import (
+from tenderwatch.core.records import (
     AWARD,
     CALL_FOR_TENDERS,
     CANCELLATION,
@@ -14,7 +14,7 @@ from tenderwatch.records import (
     NoticeLink,
     RawNotice,
 )
-from tenderwatch.store import NEW, UNCHANGED, UPDATED, Store
+from tenderwatch.core.store import NEW, UNCHANGED, UPDATED, Store
 
 
 def raw_for(notice: Notice, body: bytes | None = None) -> RawNotice:
@@ -45,7 +45,7 @@ def notice(source_id: str = "26-1", source: str = "boamp", **kw: object) -> Noti
 
 
 def test_migrations_create_the_schema_in_wal_with_foreign_keys(store: Store) -> None:
-    from tenderwatch.migrations import migrations
+    from tenderwatch.core.migrations import migrations
 
     names = store.applied_migrations()
     assert names[0] == "0001_initial"

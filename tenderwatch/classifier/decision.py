@@ -1,0 +1,630 @@
+"""The rules: from cues, articles, quantities and lots to findings (evidence per label).
+
+Called by the ``tw_context`` and ``tw_decision`` components. All offsets are in the
+normalised text. A *finding* is one sentence that justifies (or, negated, contradicts) one
+label, with the lots it is about.
+
+Sentence rules (golden README and reference §8):
+
+* ``insertion_clause`` — a clause noun ("clause d'insertion", "action d'insertion", "heures
+  d'insertion"; "clause sociale" when it is not labour-law compliance), or a quantity
+  (hours, % of hours, FTE, hires) for people far from employment, or an obligation for them;
+  never in an award-criteria sentence, never when only encouraged or optional;
+* ``insertion_criterion`` — an insertion criterion name ("performances en matière
+  d'insertion professionnelle"), or insertion words in an award-criteria sentence/zone;
+* ``insertion_contract`` — the object is insertion ("marché d'insertion", "prestations
+  d'insertion", "activité support" with insertion words); it also voids criteria (they
+  score the service bought) and clauses not named as clauses (activity volume);
+* ``reserved_*`` — a reservation predicate ("est réservé", "marché réservé", "seules … peuvent
+  soumissionner") with the structures or the article it reserves to. The eForms ``res-ws``
+  wording names both EA/ESAT and disadvantaged people: it decides nothing by itself.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from dataclasses import replace
+
+from tenderwatch.classifier.analysis import Analysis, Cue, Finding
+from tenderwatch.classifier.legal import LegalRef, article_table, lookup
+from tenderwatch.classifier.lots import LotMention
+from tenderwatch.classifier.quantities import Quantity
+from tenderwatch.classifier.structure import Layout, clauses, field_prefix_end
+
+
+def _articles_for(label: str, kind: str | None = None) -> frozenset[str]:
+    """Norms the article table (``data/articles.json``) ties to a reservation label."""
+    return frozenset(
+        norm
+        for norm, entry in article_table().items()
+        if label in entry.get("labels", []) and (kind is None or entry.get("kind") == kind)
+    )
+
+
+#: Articles that say who a contract is reserved to (L2113-14: both SIAE and EA/ESAT).
+SIAE_ARTS = _articles_for("reserved_siae")
+HANDI_ARTS = _articles_for("reserved_disability")
+ESS_ARTS = _articles_for("reserved_other", "ess")
+PRISON_ARTS = _articles_for("reserved_other", "penitentiary")
+
+#: Obligation words strong enough to outweigh "peut"/"pourra" in the same clause.
+_STRONG_OBLIGATION_RE = re.compile(
+    r"s'engag|s'oblig|devr|doi[tv]|obligatoir|impos|tenu|au moins|minimum|minimal|au minimum", re.I
+)
+#: What can be reserved: the contract, a lot, participation… (not "des heures de travail").
+_RESERVED_SUBJECT_RE = re.compile(
+    r"\b(?:marches?|lots?|participation|consultation|accord-cadre|contrat|procedure|prestations?"
+    r"|execution|celui-ci|ce dernier|present|presente|reservation)\b",
+    re.I,
+)
+_RESERVATION_ARTS = SIAE_ARTS | HANDI_ARTS | ESS_ARTS | PRISON_ARTS | {"ORD2015:36", "ORD2015:36-I"}
+_UNSPECIFIED_RE = re.compile(
+    r"^\W*(?:[\w'-]+\W+){0,4}?(?:reserve|reservee|reserves|reservees)\W*$|:\s*oui\b[^a-z]*$",
+    re.I,
+)
+_ONLY_RE = re.compile(
+    r"\bseul(?:e)?s\b[^.;]{0,250}?\b(?:peuvent|pourront|sont admis|sont autorises)\b", re.I
+)
+_TOTAL_BEFORE_RE = re.compile(
+    r"(?:\bsoit\b|\btotal\b|au total|\bglobal\b|\bglobale\b|\bensemble\b|\bcumul\w*|en tout"
+    r"|\bau global\b|volume total)[^.;\d]{0,30}$",
+    re.I,
+)
+_TOTAL_AFTER_RE = re.compile(r"\s*(?:au total|en tout|au global|reparties?\b|repartis\b)", re.I)
+_EACH_RE = re.compile(
+    r"\b(?:chaque (?:titulaire|lot|attributaire|entreprise)|par lot|chacun des lots|son lot"
+    r"|pour chacun des|de chaque lot)\b",
+    re.I,
+)
+_EACH_AFTER_RE = re.compile(r"\s*(?:chacun|chacune|par lot|pour chaque lot)\b", re.I)
+_CRIT_SAME_LOT_RE = re.compile(r"\blot\s*(?:n\s*°\s*)?(\d{1,3})\b", re.I)
+
+
+# -- context -----------------------------------------------------------------------------
+
+
+def filter_cues(cues: list[Cue]) -> list[int]:
+    """Indices of the cues to keep: a confuser removes every cue it overlaps ("insertion
+    paysagère", "places réservées", "se réserve le droit"); the res-ws wording removes the
+    structure cues inside it ("ateliers protégés", "personnes … défavorisées")."""
+    confusers = [(s, e) for label, s, e in cues if label == "CONFUSER"]
+    res_ws = [(s, e) for label, s, e in cues if label == "RES_WS"]
+    keep = []
+    for i, (label, start, end) in enumerate(cues):
+        if label != "CONFUSER" and any(cs < end and start < ce for cs, ce in confusers):
+            continue
+        if label.startswith("STRUCT_") and any(ws <= start and end <= we for ws, we in res_ws):
+            continue
+        keep.append(i)
+    return keep
+
+
+def negation(text: str, layout: Layout, cues: list[Cue]) -> tuple[set[Cue], set[Cue]]:
+    """Cues cancelled by a negation and cues made optional, within their clause.
+
+    A negation cancels a cue that follows it in the same clause with no comma or colon in
+    between ("aucune clause sociale", "ne comporte pas de clause") or that it follows
+    closely ("Clause sociale : non", "Marché réservé : non", "… est reportée sur").
+    """
+    negated: set[Cue] = set()
+    optional: set[Cue] = set()
+    by_sentence: dict[int, list[Cue]] = defaultdict(list)
+    for cue in cues:
+        by_sentence[layout.sentence_of(cue[1])].append(cue)
+    for si, sent_cues in by_sentence.items():
+        negs = [c for c in sent_cues if c[0] == "NEG"]
+        opts = [c for c in sent_cues if c[0] == "OPTIONAL"]
+        if not negs and not opts:
+            continue
+        s, e = layout.sentences[si]
+        parts = clauses(text, s, e)
+        starts = [p[0] for p in parts]
+
+        def part_of(pos: int, starts: list[int] = starts) -> int:
+            return bisect.bisect_right(starts, pos) - 1
+
+        for cue in sent_cues:
+            if cue[0] in ("NEG", "OPTIONAL", "CONFUSER"):
+                continue
+            part = part_of(cue[1])
+            for neg in negs:
+                if part_of(neg[1]) != part:
+                    continue
+                if neg[1] <= cue[1]:
+                    between = text[neg[2] : cue[1]]
+                    if cue[1] - neg[2] <= 80 and not re.search(r"[,:]", between):
+                        negated.add(cue)
+                        break
+                elif 0 <= neg[1] - cue[2] <= 20:
+                    negated.add(cue)
+                    break
+            if any(part_of(o[1]) == part for o in opts):
+                optional.add(cue)
+    return negated, optional
+
+
+# -- decision ----------------------------------------------------------------------------
+
+
+def _in(spans_starts: list[int], items: list, start: int, end: int) -> list:
+    """Items (sorted by start, with ``.start``) whose start is in ``[start, end)``."""
+    lo = bisect.bisect_left(spans_starts, start)
+    hi = bisect.bisect_left(spans_starts, end)
+    return items[lo:hi]
+
+
+class _Sentence:
+    """The cues of one sentence, split into kept and negated, with helpers."""
+
+    def __init__(self, text: str, analysis: Analysis, si: int, cues: list[Cue]) -> None:
+        layout = analysis.layout
+        assert layout is not None
+        self.text = text
+        self.si = si
+        self.start, self.end = layout.sentences[si]
+        self.cues = cues
+        self.pos: dict[str, list[Cue]] = defaultdict(list)
+        self.neg: dict[str, list[Cue]] = defaultdict(list)
+        for cue in cues:
+            (self.neg if cue in analysis.negated else self.pos)[cue[0]].append(cue)
+        self.optional = analysis.optional
+        self.parts = clauses(text, self.start, self.end)
+        line = layout.line_of(self.start)
+        self.line = line
+        self.in_criteria = layout.criteria_lines[line] or bool(
+            self.pos.get("CRIT_WORD") or self.neg.get("CRIT_WORD")
+        )
+        self.heading_line = layout.heading_lines[line]
+
+    def has(self, *labels: str) -> bool:
+        return any(self.pos.get(label) for label in labels)
+
+    def part_of(self, pos: int) -> tuple[int, int]:
+        for part in self.parts:
+            if part[0] <= pos <= part[1]:
+                return part
+        return self.parts[-1]
+
+    def same_part(self, a: Cue, labels: tuple[str, ...]) -> bool:
+        ps, pe = self.part_of(a[1])
+        return any(ps <= c[1] < pe for label in labels for c in self.pos.get(label, []))
+
+    def cue_text(self, cue: Cue) -> str:
+        return self.text[cue[1] : cue[2]]
+
+
+def _quote_span(text: str, start: int, end: int, anchor: int) -> tuple[int, int]:
+    """The evidence quote: the ";"-part of the sentence that holds the main cue (criteria
+    are listed with ";"), without its leading field label and final period."""
+    parts = clauses(text, start, end)
+    if len(parts) > 1:
+        for ps, pe in parts:
+            if ps <= anchor <= pe and pe - ps >= 25:
+                start, end = ps, pe
+                break
+    prefix_end = field_prefix_end(text, start, end)
+    if prefix_end <= anchor:
+        start = prefix_end
+    while start < end and text[start] in " \t;:-":
+        start += 1
+    while end > start and text[end - 1] in " \t.;:,":
+        end -= 1
+    return start, end
+
+
+def _best_ref(refs: list[LegalRef], label: str) -> LegalRef | None:
+    """The reference that supports ``label`` (by the article table), else ``None``; for a
+    list or range ("L2111-1 et L2112-2") the norm is the one that supports the label.
+    Procurement texts come before the labour code ("L. 5132-4 du code du travail")."""
+    for ref in sorted(refs, key=lambda r: r.generation is None):
+        for norm in ref.norms:
+            entry = lookup(norm)
+            if entry and label in entry.get("labels", []):
+                return ref if norm == ref.norm else replace(ref, norm=norm, also=())
+    return None
+
+
+def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> list[Finding]:
+    """The findings of one sentence (lots not yet assigned)."""
+    found: list[Finding] = []
+    text = sent.text
+    arts = {norm for ref in refs for norm in ref.norms}
+    hours = [q for q in qtys if q.kind == "hours"]
+    pct = [q for q in qtys if q.kind == "percent" and q.of_hours]
+    fte = [q for q in qtys if q.kind == "fte"]
+
+    prefix_end = field_prefix_end(text, sent.start, sent.end)
+
+    def add(label: str, anchor: Cue | None, negated: bool = False, **kw) -> Finding:
+        a = anchor[1] if anchor else sent.start
+        qs, qe = _quote_span(text, sent.start, sent.end, a)
+        finding = Finding(label, qs, qe, sent.si, negated=negated, **kw)
+        if not negated:
+            finding.legal = _best_ref(refs, label)
+        found.append(finding)
+        return finding
+
+    benef = sent.has("BENEF")
+    ins = sent.has("INS_EMPLOY")
+
+    # -- reservations ------------------------------------------------------------------
+    only = _ONLY_RE.search(text, sent.start, sent.end)
+    reserve = sent.pos.get("RESERVE", [])
+    reservation_hit = False
+    if reserve and not only and not (arts & _RESERVATION_ARTS):
+        # "une partie des heures est réservée aux SIAE" is a clause, not a reserved contract:
+        # what is reserved must be the contract, a lot or participation
+        reserve = [
+            c
+            for c in reserve
+            if _RESERVED_SUBJECT_RE.search(text, max(sent.start, c[1] - 60), c[2])
+        ]
+    if (reserve or only) and not sent.has("BOILERPLATE"):
+        # the predicate of the statement, not the one of its heading ("Marchés réservés : …")
+        after = [c for c in reserve if c[1] >= prefix_end]
+        anchor = (after or reserve or [None])[0]
+        siae = sent.has("STRUCT_SIAE") or bool(arts & SIAE_ARTS)
+        handi = sent.has("STRUCT_HANDI") or bool(arts & HANDI_ARTS)
+        ess = sent.has("STRUCT_ESS") or bool(arts & ESS_ARTS)
+        prison = sent.has("STRUCT_PRISON") or bool(arts & PRISON_ARTS)
+        if siae:
+            add("reserved_siae", anchor)
+        if handi:
+            add("reserved_disability", anchor)
+        if prison:
+            add("reserved_other", anchor, kind="penitentiary")
+        elif ess:
+            add("reserved_other", anchor, kind="ess")
+        if not (siae or handi or ess or prison):
+            if sent.has("RES_WS"):
+                add("reserved_ws", anchor, kind="res-ws")
+            elif anchor is not None and _UNSPECIFIED_RE.search(
+                text[min(prefix_end, anchor[1]) : sent.end]
+            ):
+                # "Marché réservé." / "…réservation de tout ou partie du marché : Oui": reserved,
+                # to whom is not said here (often in the next line, else to check by hand)
+                add("reserved_ws", anchor, kind="unspecified")
+        reservation_hit = siae or handi or ess or prison
+    elif sent.has("RES_WS") and not sent.has("BOILERPLATE"):
+        add("reserved_ws", sent.pos["RES_WS"][0], kind="res-ws")
+    for cue in sent.neg.get("RESERVE", []):
+        add("reserved_siae", cue, negated=True)
+        add("reserved_disability", cue, negated=True)
+    if sent.has("SHELTERED"):
+        add("reserved_disability", sent.pos["SHELTERED"][0], kind="sheltered-programme")
+    for cue in sent.neg.get("SHELTERED", []):
+        add("reserved_disability", cue, negated=True)
+
+    # -- insertion contract -------------------------------------------------------------
+    contract = sent.pos.get("INS_CONTRACT", [])
+    support = sent.pos.get("CONTRACT_SUPPORT", [])
+    if not sent.in_criteria and (contract or (support and (ins or benef))):
+        add("insertion_contract", (contract or support)[0])
+
+    # -- insertion criterion ------------------------------------------------------------
+    crit_cues = list(sent.pos.get("INS_CRIT", []))
+    if sent.in_criteria and not crit_cues:
+        crit_cues = (
+            sent.pos.get("INS_EMPLOY", [])
+            + sent.pos.get("BENEF", [])
+            + sent.pos.get("CLAUSE_STRONG", [])
+            + sent.pos.get("INS_BARE", [])
+            # "Critères : prix 60 % ; respect de la clause sociale 10 %"
+            + [c for c in sent.pos.get("CLAUSE_WEAK", []) if not sent.same_part(c, ("LABOUR_LAW",))]
+        )
+    if crit_cues:
+        add("insertion_criterion", crit_cues[0])
+    else:
+        negated_crit = sent.neg.get("INS_CRIT", [])
+        if not negated_crit and sent.in_criteria:
+            negated_crit = sent.neg.get("INS_EMPLOY", [])
+        if negated_crit:
+            add("insertion_criterion", negated_crit[0], negated=True)
+
+    # -- insertion clause ---------------------------------------------------------------
+    if not sent.in_criteria:
+        strong = sent.pos.get("CLAUSE_STRONG", [])
+        weak = [
+            c
+            for c in sent.pos.get("CLAUSE_WEAK", [])
+            if not sent.same_part(c, ("LABOUR_LAW",))
+            and not (sent.heading_line and sent.end - c[2] <= 3)
+        ]
+        people = benef or ins
+        named = strong + weak
+        measured = bool(hours or pct or fte)
+        if named or (measured and people) or ((sent.has("HIRE") or sent.has("OBLIG")) and benef):
+            anchor = (named or sent.pos.get("BENEF") or sent.pos.get("INS_EMPLOY") or [None])[0]
+            relevant = [
+                c
+                for c in sent.cues
+                if c[0] in ("CLAUSE_STRONG", "CLAUSE_WEAK", "BENEF", "INS_EMPLOY")
+            ]
+            optional = bool(relevant) and all(c in sent.optional for c in relevant)
+            if optional and anchor is not None:
+                ps, pe = sent.part_of(anchor[1])
+                if _STRONG_OBLIGATION_RE.search(text, ps, pe) or any(
+                    ps <= q.start < pe for q in hours + pct + fte
+                ):
+                    optional = False
+            if reservation_hit and not strong and not (hours or pct):
+                pass  # "réservé aux SIAE … proportion minimale de travailleurs défavorisés"
+            elif not optional:
+                clause_word = any("clause" in sent.cue_text(c).lower() for c in named)
+                add(
+                    "insertion_clause",
+                    anchor,
+                    percent=pct[0].value if pct else None,
+                    fte=sum(q.value for q in fte) or None,
+                    clause_word=clause_word,
+                    named=bool(strong),
+                    weak=not strong and not measured,
+                )
+    if sent.has("OPP_TEXT") and not any(f.label == "insertion_clause" for f in found):
+        add("clause_opp", sent.pos["OPP_TEXT"][0], kind="opp")
+    for label in ("CLAUSE_STRONG", "CLAUSE_WEAK"):
+        if sent.neg.get(label) and not any(f.label == "insertion_clause" for f in found):
+            add("insertion_clause", sent.neg[label][0], negated=True)
+            break
+    return found
+
+
+def _scope(
+    text: str, analysis: Analysis, finding: Finding, mentions: list[LotMention], all_lots: bool
+) -> None:
+    """Set the lots a finding is about: lots named in its sentence, else the lot section it
+    sits in, else the whole notice (``None``)."""
+    named = [m for m in mentions if not m.excluded]
+    excluded = [lot for m in mentions if m.excluded for lot in m.ids]
+    if named:
+        finding.lots = tuple(dict.fromkeys(lot for m in named for lot in m.ids))
+    elif not all_lots:
+        section = _section_of(analysis, finding.start)
+        if section is not None:
+            finding.lots = (section,)
+    finding.excluded = tuple(excluded)
+
+
+def _section_of(analysis: Analysis, pos: int) -> str | None:
+    for start, end, lot_id in analysis.lots.sections:
+        if start <= pos <= end:
+            return lot_id
+    return None
+
+
+def _hours_of_sentence(
+    text: str, start: int, end: int, hours: list[Quantity], mentions: list[LotMention], n_lots: int
+) -> tuple[float | None, dict[str, float]]:
+    """Total insertion hours stated by one sentence, and hours per lot when broken down."""
+    if not hours:
+        return None, {}
+    lot_hours: dict[str, float] = {}
+    for q in hours:
+        near = [
+            m
+            for m in mentions
+            if len(m.ids) == 1 and (0 <= q.start - m.end <= 40 or 0 <= m.start - q.end <= 25)
+        ]
+        if near:
+            best = min(near, key=lambda m: min(abs(q.start - m.end), abs(m.start - q.end)))
+            lot_hours.setdefault(best.ids[0], q.value)
+    totals = [
+        q
+        for q in hours
+        if _TOTAL_BEFORE_RE.search(text, max(start, q.start - 40), q.start)
+        or _TOTAL_AFTER_RE.match(text, q.end)
+    ]
+    if totals and (
+        len(hours) > 1
+        or _TOTAL_BEFORE_RE.search(text, max(start, totals[-1].start - 40), totals[-1].start)
+    ):
+        return max(q.value for q in totals), lot_hours
+    total = 0.0
+    for q in hours:
+        value = q.value
+        if _EACH_AFTER_RE.match(text, q.end):
+            before = [m for m in mentions if 0 <= q.start - m.end <= 40]
+            if before:
+                value *= len(before[-1].ids)
+        total += value
+    if len(hours) == 1 and n_lots > 1 and _EACH_RE.search(text, start, end) and not mentions:
+        total = hours[0].value * n_lots
+    return total, lot_hours
+
+
+def decide(text: str, analysis: Analysis, cues: list[Cue]) -> None:
+    """Fill ``analysis.findings``, allotment and hours from the cues of the notice."""
+    layout = analysis.layout
+    if layout is None or not layout.sentences:
+        return
+    by_sentence: dict[int, list[Cue]] = defaultdict(list)
+    for cue in cues:
+        by_sentence[layout.sentence_of(cue[1])].append(cue)
+    refs = analysis.legal
+    ref_starts = [r.start for r in refs]
+    qtys = analysis.quantities
+    q_starts = [q.start for q in qtys]
+    mentions = analysis.mentions
+    m_starts = [m.start for m in mentions]
+    findings: list[Finding] = []
+    for si in sorted(by_sentence):
+        sent_cues = by_sentence[si]
+        labels = {c[0] for c in sent_cues}
+        if labels <= {
+            "NEG",
+            "OPTIONAL",
+            "CONFUSER",
+            "OBLIG",
+            "CRIT_WORD",
+            "ALLOT_POS",
+            "ALLOT_NEG",
+            "LOTS_TECH",
+            "LABOUR_LAW",
+            "BOILERPLATE",
+            "ALL_LOTS",
+        }:
+            if "ALLOT_POS" not in labels and "ALLOT_NEG" not in labels:
+                continue
+        sent = _Sentence(text, analysis, si, sent_cues)
+        s, e = sent.start, sent.end
+        sent_refs = _in(ref_starts, refs, s, e)
+        sent_qtys = _in(q_starts, qtys, s, e)
+        sent_mentions = _in(m_starts, mentions, s, e)
+        if sent.has("CRIT_SAME"):
+            lot = _section_of(analysis, s)
+            if lot is not None:
+                m = _CRIT_SAME_LOT_RE.search(text, s, e)
+                source = (
+                    m.group(1)
+                    if m
+                    else (analysis.lots.headers[0].lot_id if analysis.lots.headers else "1")
+                )
+                analysis.criteria_same_as[lot] = source
+        sentence_findings = _evaluate(sent, sent_refs, sent_qtys)
+        all_lots = sent.has("ALL_LOTS")
+        line_start, line_end = layout.lines[sent.line]
+        line_excluded = tuple(
+            lot
+            for m in _in(m_starts, mentions, line_start, line_end)
+            if m.excluded
+            for lot in m.ids
+        )
+        for finding in sentence_findings:
+            _scope(text, analysis, finding, sent_mentions, all_lots)
+            if finding.lots is None and line_excluded:
+                # "Chaque titulaire … . Le lot 3 n'est pas concerné." (same paragraph)
+                finding.excluded = tuple(dict.fromkeys(finding.excluded + line_excluded))
+        findings.extend(sentence_findings)
+    _allotment(text, analysis, cues)
+    _resolve_res_ws(text, analysis, findings, cues)
+    contract_sentences = {
+        f.sentence for f in findings if f.label == "insertion_contract" and not f.negated
+    }
+    if contract_sentences:
+        # In an insertion contract the criterion scores the insertion service bought and the
+        # hours of work describe its volume (golden README): only a clause stated as such,
+        # outside the description of the service, stays.
+        findings = [
+            f
+            for f in findings
+            if f.negated
+            or f.label not in ("insertion_criterion", "insertion_clause")
+            or (
+                f.label == "insertion_clause"
+                and (f.clause_word or (f.named and f.sentence not in contract_sentences))
+            )
+        ]
+    _hours(text, analysis, findings)
+    analysis.findings = findings
+
+
+def _allotment(text: str, analysis: Analysis, cues: list[Cue]) -> None:
+    positive = [c for c in cues if c[0] == "ALLOT_POS" and c not in analysis.negated]
+    negative = [c for c in cues if c[0] == "ALLOT_NEG"] + [
+        c for c in cues if c[0] == "ALLOT_POS" and c in analysis.negated
+    ]
+    technical = any(c[0] == "LOTS_TECH" for c in cues)
+    ids = list(dict.fromkeys(h.lot_id for h in analysis.lots.headers))
+    count = None
+    for cue in positive:
+        m = re.search(r"\b(\d{1,3})\s+lots\b", text[cue[1] : cue[2]])
+        if m:
+            count = int(m.group(1))
+            break
+    analysis.lot_count = count
+    if analysis.lots.single_lot_marker and not ids:
+        allotted = False
+    elif negative and not (positive and len(ids) >= 2):
+        allotted = False
+    elif positive:
+        allotted = count is None or count >= 2
+    else:
+        allotted = len(ids) >= 2 and not technical
+    analysis.allotted = allotted
+    layout = analysis.layout
+    assert layout is not None
+    if positive:
+        s, e = layout.sentences[layout.sentence_of(positive[0][1])]
+        analysis.allotment_evidence = _quote_span(text, s, e, positive[0][1])
+    elif analysis.lots.headers:
+        h = analysis.lots.headers[0]
+        analysis.allotment_evidence = (h.line_start, h.line_end)
+    if negative:
+        s, e = layout.sentences[layout.sentence_of(negative[0][1])]
+        analysis.allotment_negative = _quote_span(text, s, e, negative[0][1])
+
+
+def _resolve_res_ws(
+    text: str, analysis: Analysis, findings: list[Finding], cues: list[Cue]
+) -> None:
+    """The res-ws wording becomes SIAE and/or EA-ESAT when the notice names the article or the
+    structures; it is dropped when another sentence already states the reservation."""
+    ambiguous = [f for f in findings if f.label == "reserved_ws"]
+    if not ambiguous:
+        return
+    typed = ("reserved_siae", "reserved_disability")
+    norms = {n for r in analysis.legal for n in r.norms}
+    layout = analysis.layout
+    assert layout is not None
+    boiler_sentences = {layout.sentence_of(c[1]) for c in cues if c[0] == "BOILERPLATE"}
+    struct = {
+        c[0]
+        for c in cues
+        if c[0] in ("STRUCT_SIAE", "STRUCT_HANDI")
+        and c not in analysis.negated
+        and layout.sentence_of(c[1]) not in boiler_sentences
+    }
+    siae = bool(norms & SIAE_ARTS) or "STRUCT_SIAE" in struct
+    handi = bool(norms & HANDI_ARTS) or "STRUCT_HANDI" in struct
+    for finding in ambiguous:
+        # "réservation : oui" is settled by any typed reservation (ESS, prison included); the
+        # res-ws wording only by an EA/ESAT or SIAE one
+        labels = typed + (("reserved_other",) if finding.kind == "unspecified" else ())
+        overlapping = [
+            f
+            for f in findings
+            if f.label in labels
+            and not f.negated
+            and (f.lots is None or finding.lots is None or set(f.lots) & set(finding.lots))
+        ]
+        if overlapping:
+            findings.remove(finding)
+            continue
+        if siae or handi:
+            findings.remove(finding)
+            ref = next((r for r in analysis.legal if set(r.norms) & (SIAE_ARTS | HANDI_ARTS)), None)
+            for label, flag in (("reserved_siae", siae), ("reserved_disability", handi)):
+                if flag:
+                    findings.append(
+                        Finding(
+                            label,
+                            finding.start,
+                            finding.end,
+                            finding.sentence,
+                            finding.lots,
+                            ref,
+                            kind="res-ws",
+                        )
+                    )
+
+
+def _hours(text: str, analysis: Analysis, findings: list[Finding]) -> None:
+    """Hours per clause finding (``finding.hours``); the notice total is summed later."""
+    layout = analysis.layout
+    assert layout is not None
+    qtys = [q for q in analysis.quantities if q.kind == "hours"]
+    q_starts = [q.start for q in qtys]
+    m_starts = [m.start for m in analysis.mentions]
+    n_lots = len({h.lot_id for h in analysis.lots.headers}) if analysis.allotted else 1
+    for finding in findings:
+        if finding.label != "insertion_clause" or finding.negated:
+            continue
+        s, e = layout.sentences[finding.sentence]
+        sent_hours = _in(q_starts, qtys, s, e)
+        sent_mentions = _in(m_starts, analysis.mentions, s, e)
+        lots_here = n_lots if finding.lots is None else len(finding.lots)
+        total, lot_hours = _hours_of_sentence(text, s, e, sent_hours, sent_mentions, lots_here)
+        finding.hours = total
+        finding.lot_hours = lot_hours
