@@ -1,6 +1,18 @@
-"""Classification benchmark: speed of the full classifier against the spaCy tokenizer alone.
+"""Classification benchmark: speed of the full classifier against the spaCy tokenizer alone,
+and the time a year of notices takes on one core and on every core.
 
     python benchmarks/classify.py [--gold PATH] [--rounds 3]
+    python benchmarks/classify.py --year-only [--notices 3000] [--target 300000]
+
+``--year-only`` (issue #9): a temporary SQLite store is filled with ``--notices`` notices
+built from the fixtures' shapes (the golden set, the real notices of
+``tests/fixtures/notices-text`` and every French fixture normalised by the harvest, with
+their signals and lots, cloned with distinct ids); ``tenderwatch classify``'s own code
+(:func:`tenderwatch.cycle.classify_store`: read in pages, classify, write in short
+transactions) classifies them with one process, then with one per core, on two copies of
+the store; it prints each rate and the time extrapolated to ``--target`` notices (a
+réseau's first start: a year of BOAMP and TED, about 300 000 notices; target: under one
+hour), and the machine's load average beside it (the figure depends on what else runs).
 
 On two sets of texts — the golden development set (``--gold``, default
 ``tests/fixtures/golden/dev.jsonl``) and every French notice among the test
@@ -14,9 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import shutil
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,11 +100,102 @@ def measure(name: str, inputs: list[NoticeInput], classifier: Classifier, rounds
     print(f"  rapport classification / tokenizer : {tok_s / cls_s:.2f} (objectif ≥ 0,50)")
 
 
+def year_store(path: Path, count: int, gold: Path) -> tuple[int, float]:
+    """A store of ``count`` notices cloned from the fixtures' shapes; (count, mean length)."""
+    from tenderwatch.core.records import CALL_FOR_TENDERS, Notice, RawNotice
+    from tenderwatch.core.store import Store
+
+    shapes: list[Notice] = []
+    texts = golden_inputs(gold) if gold.exists() else []
+    real = ROOT / "tests" / "fixtures" / "notices-text" / "real-2016-2020.jsonl"
+    with real.open(encoding="utf-8") as fh:
+        texts += [
+            NoticeInput(id=r["id"], text=r["text"], title=r["title"], published=r["published"])
+            for r in map(json.loads, fh)
+        ]
+    for item in texts:
+        shapes.append(
+            Notice(
+                id=f"bench:{item.id}",
+                source="bench",
+                source_id=item.id,
+                form="bench",
+                title=item.title or "Avis",
+                nature=CALL_FOR_TENDERS,
+                published=item.published or "2026-01-15",
+                text=item.text,
+            )
+        )
+    for raw in fixture_payloads():
+        try:
+            notice = normalise(raw)
+        except Exception:
+            continue
+        if notice.language in (None, "fr") and notice.text:
+            shapes.append(notice)
+    store = Store(path)
+    for k in range(count):
+        shape = shapes[k % len(shapes)]
+        clone = replace(shape, id=f"bench:{k}", source="bench", source_id=str(k))
+        raw = RawNotice("bench", str(k), "u", "text/plain", f"{k}\n{shape.text}".encode())
+        store.save(raw, clone)
+    mean = sum(len(s.text or "") for s in shapes) / len(shapes)
+    store.close()
+    return count, mean
+
+
+def measure_year(count: int, target: int, gold: Path) -> None:
+    """Classify ``count`` stored notices with 1 process, then with every core; extrapolate."""
+    from tenderwatch.classifier import Classifier
+    from tenderwatch.classifier.parallel import ClassifierPool, default_jobs
+    from tenderwatch.core.store import Store
+    from tenderwatch.cycle import classify_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "year.db"
+        started = time.perf_counter()
+        _, mean = year_store(base, count, gold)
+        print(
+            f"base de {count} avis (longueur moyenne des modèles : {mean:,.0f} caractères)"
+            f" construite en {time.perf_counter() - started:.0f} s"
+        )
+        cores = default_jobs()
+        for jobs in dict.fromkeys((1, cores)):
+            db = Path(tmp) / f"year-{jobs}.db"
+            shutil.copy(base, db)
+            store = Store(db)
+            # Start-up (spaCy, patterns, worker processes) is counted: it is paid once per run.
+            started = time.perf_counter()
+            classifier = Classifier() if jobs == 1 else ClassifierPool(jobs)
+            try:
+                counts = classify_store(store, classifier)
+            finally:
+                if isinstance(classifier, ClassifierPool):
+                    classifier.close()
+            elapsed = time.perf_counter() - started
+            store.close()
+            rate = counts["classified"] / elapsed
+            hours = target / rate / 3600
+            print(
+                f"  {jobs} processus : {counts['classified']} avis en {elapsed:.1f} s,"
+                f" {rate:.1f} avis/s → {target:,} avis en {hours:.2f} h"
+                f" (objectif < 1 h){'' if hours < 1 else ' — MANQUÉ'}"
+                f" ; charge {os.getloadavg()[0]:.2f} (1 min)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--year-only", action="store_true", help="only the year extrapolation")
+    parser.add_argument("--notices", type=int, default=3000, help="notices measured (year)")
+    parser.add_argument("--target", type=int, default=300_000, help="notices extrapolated")
     args = parser.parse_args()
+    if args.year_only:
+        print(f"charge de la machine (1, 5, 15 min) : {os.getloadavg()}")
+        measure_year(args.notices, args.target, args.gold)
+        return
     started = time.perf_counter()
     classifier = Classifier()
     print(f"chargement du classifieur : {time.perf_counter() - started:.2f} s")

@@ -10,7 +10,11 @@ import functools
 import html
 import json
 import logging
+import os
+import sqlite3
 import sys
+import traceback
+from collections import deque
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -21,7 +25,8 @@ import click
 from tenderwatch import __version__
 from tenderwatch.core.records import NATURES, CrawlReport
 from tenderwatch.core.settings import Settings, SettingsError, load_settings
-from tenderwatch.core.store import Store, StoreError
+from tenderwatch.core.store import Store, StoreError, describe_sqlite_error
+from tenderwatch.core.wording import LINK_KIND_FR, MISSING, PROCEDURE_STATUS_FR, nature_fr, word
 
 SOURCES = ("boamp", "ted")
 
@@ -49,28 +54,82 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             settings = load_settings(config_path, overrides={"db": db_path})
         except SettingsError as exc:
             raise click.ClickException(f"configuration : {exc}") from None
-        logging.basicConfig(
-            level=settings.log_level,
-            stream=sys.stderr,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        # The TOML may set log_level: configure again now that it is known. -v/-q win, and
+        # are written back so that what reads settings.log_level (the Scrapy crawl, the
+        # demo's crawl subprocess) follows them.
+        settings.log_level = _configure_logging(settings.log_level)
         return func(*args, settings=settings, **kwargs)
 
     return wrapper
 
 
-def open_store(settings: Settings) -> Store:
+DB_META = "tenderwatch.db"
+
+
+def open_store(settings: Settings, *, must_exist: bool = False) -> Store:
+    """Open the database; a read command passes ``must_exist`` so that a wrong path is an
+    error, not a new empty base. A StoreError reaches :class:`MainGroup` (one sentence)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[DB_META] = settings.db  # named by the error sentence of a later SQLite error
+    return Store(settings.db, must_exist=must_exist)
+
+
+class MainGroup(click.Group):
+    """The ``tenderwatch`` group: a database failure in any command (unreadable, read-only,
+    full, locked, newer, missing) becomes one French sentence on stderr and exit code 1,
+    with the traceback only under ``-v``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (StoreError, sqlite3.Error) as exc:
+            if (ctx.obj or {}).get("verbose"):
+                traceback.print_exc(file=sys.stderr)
+            if isinstance(exc, sqlite3.Error):
+                message = describe_sqlite_error(exc, ctx.meta.get(DB_META))
+            else:
+                message = str(exc)
+            click.echo(f"Erreur : {message}", err=True)
+            ctx.exit(1)
+
+
+class LogLevelUsageError(click.ClickException):
+    """An unknown log level: one French sentence, exit code 2 (a usage error)."""
+
+    exit_code = 2
+
+
+def _configure_logging(level: str | None) -> str:
+    """Set up logging with the group's -v/-q and ``level``; return the level name in force."""
+    from tenderwatch.core.logs import LogLevelError, setup_logging
+
+    ctx = click.get_current_context(silent=True)
+    flags = (ctx.find_root().obj if ctx is not None else None) or {}
     try:
-        return Store(settings.db)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
+        own = setup_logging(
+            level, verbose=flags.get("verbose", False), quiet=flags.get("quiet", False)
+        )
+    except LogLevelError as exc:
+        raise LogLevelUsageError(str(exc)) from None
+    return logging.getLevelName(own)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tenderwatch")
-def main() -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Journal détaillé (DEBUG), bibliothèques comprises."
+)
+@click.option("-q", "--quiet", is_flag=True, help="N'afficher que les erreurs (pour cron).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     """tenderwatch : veille des marchés publics à clauses sociales (insertion, marchés
     réservés SIAE et EA/ESAT), à partir du BOAMP et de TED."""
+    if verbose and quiet:
+        raise click.UsageError("-v/--verbose et -q/--quiet s'excluent")
+    ctx.obj = {**(ctx.obj or {}), "verbose": verbose, "quiet": quiet}
+    # Commands without --config (groups of commands, errors before the settings) log too.
+    _configure_logging(os.environ.get("TENDERWATCH_LOG_LEVEL"))
 
 
 # -- db ---------------------------------------------------------------------------------------
@@ -85,11 +144,9 @@ def db() -> None:
 @common_options
 def db_migrate(settings: Settings) -> None:
     """Créer ou mettre à jour le schéma de la base (migrations numérotées)."""
-    try:
-        store = Store(settings.db, migrate=False)
-        applied = store.migrate()
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
+    # A StoreError (unreadable, read-only, newer schema, failed migration) is one sentence.
+    store = Store(settings.db, migrate=False)
+    applied = store.migrate()
     if applied:
         click.echo(f"{settings.db} : migrations appliquées : {', '.join(applied)}")
     else:
@@ -123,7 +180,11 @@ def print_report(report: CrawlReport) -> None:
     for message in report.error_messages[:10]:
         click.echo(f"  erreur : {message}")
     if report.shortfall:
-        click.echo(f"  ATTENTION : {report.shortfall} avis annoncés n'ont pas été reçus.")
+        # Missing = announced but not received, plus received but not stored (disk full…).
+        click.echo(
+            f"  ATTENTION : {report.shortfall} avis annoncés manquent (non reçus ou non"
+            " enregistrés)."
+        )
 
 
 @main.command()
@@ -185,6 +246,8 @@ def crawl(
         if server is not None:
             server.stop()
     for report in reports:
+        if report.ok and _quiet():
+            continue  # -q: only what went wrong (cron mails any output)
         print_report(report)
     if not all(r.ok for r in reports):
         sys.exit(1)
@@ -208,7 +271,8 @@ def _crawl_requests(
         from tenderwatch.replay import ReplayServer
 
         server = ReplayServer().start()
-        click.echo(f"Rejeu local des sources enregistrées sur {server.url}")
+        if not _quiet():
+            click.echo(f"Rejeu local des sources enregistrées sur {server.url}")
     requests = []
     for source in sources:
         url, d1, d2 = base_url, first, last
@@ -230,7 +294,7 @@ def _crawl_requests(
 @common_options
 def crawls_list(settings: Settings, limit: int) -> None:
     """Afficher les derniers rapports de collecte."""
-    store = open_store(settings)
+    store = open_store(settings, must_exist=True)
     for row in store.crawls(limit):
         state = "OK" if row["ok"] else "INCOMPLET"
         click.echo(
@@ -242,8 +306,6 @@ def crawls_list(settings: Settings, limit: int) -> None:
 
 
 # -- classify ---------------------------------------------------------------------------------
-
-CHUNK = 256
 
 
 def _error_result(notice_id: str, model_version: str, message: str) -> dict[str, Any]:
@@ -294,27 +356,32 @@ def _read_jsonl(stream: Any) -> Any:
 
 
 def classify_stream(classifier: Any, stream: Any) -> Any:
-    """Classify a JSONL stream; yield one result per input line, in the same order."""
+    """Classify a JSONL stream; yield one result per input line, in the same order.
+
+    The whole stream goes through one ``classify_many`` call (a worker pool stays busy from
+    the first line to the last); lines that cannot be classified wait in ``order`` for their
+    turn, so that they come out where they were read.
+    """
     from tenderwatch.classifier import MODEL_VERSION
 
-    batch: list[Any] = []
+    order: deque[tuple[Any, Any]] = deque()
 
-    def flush() -> Any:
-        inputs = [item for item, _ in batch if item is not None]
-        results = iter(classifier.classify_many(inputs)) if inputs else iter(())
-        for item, error in batch:
-            yield (
-                next(results)
-                if item is not None
-                else _error_result(error[0], MODEL_VERSION, error[1])
-            )
-        batch.clear()
+    def inputs() -> Any:
+        for item, error in _read_jsonl(stream):
+            order.append((item, error))
+            if item is not None:
+                yield item
 
-    for entry in _read_jsonl(stream):
-        batch.append(entry)
-        if len(batch) >= CHUNK:
-            yield from flush()
-    yield from flush()
+    def errors_first() -> Any:
+        while order and order[0][0] is None:
+            _, (where, message) = order.popleft()
+            yield _error_result(where, MODEL_VERSION, message)
+
+    for result in classifier.classify_many(inputs()):
+        yield from errors_first()
+        order.popleft()  # the input this result answers
+        yield result
+    yield from errors_first()
 
 
 @main.command()
@@ -334,6 +401,13 @@ def classify_stream(classifier: Any, stream: Any) -> Any:
     "--reclassify", is_flag=True, help="Reclasser aussi les avis déjà classés par cette version."
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Classer au plus N avis de la base.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Nombre de processus de classement (défaut : un par cœur, "
+    "un seul pour moins de 200 avis).",
+)
 @common_options
 def classify(
     settings: Settings,
@@ -341,40 +415,80 @@ def classify(
     output_path: str | None,
     reclassify: bool,
     limit: int | None,
+    jobs: int | None,
 ) -> None:
     """Détecter les clauses sociales et l'allotissement, par avis et par lot, avec les preuves.
 
     Sans --input : classe les avis de la base qui ne l'ont pas encore été par la version
     actuelle du modèle. Avec --input : classe un fichier JSONL et écrit les résultats.
+    Le classement occupe tous les cœurs (--jobs pour choisir) ; les textes sont lus en entier.
     """
-    from tenderwatch.classifier import MODEL_VERSION, Classifier
+    from tenderwatch.classifier import MODEL_VERSION
+    from tenderwatch.classifier.parallel import ClassificationPoolError, ClassifierPool
 
-    classifier = Classifier()
-    if input_path:
-        src = click.open_file(input_path, "r", encoding="utf-8")
-        dst = click.open_file(output_path or "-", "w", encoding="utf-8")
-        count = errors = 0
-        with src, dst:
-            for result in classify_stream(classifier, src):
-                dst.write(json.dumps(result, ensure_ascii=False) + "\n")
-                count += 1
-                errors += bool(result.get("error"))
-        click.echo(f"{count} avis classés ({errors} en erreur), modèle {MODEL_VERSION}", err=True)
-        return
-    if output_path:
+    if output_path and not input_path:
         raise click.UsageError("--output ne s'emploie qu'avec --input")
-    store = open_store(settings)
-    _classify_store(store, classifier, reclassify=reclassify, limit=limit)
+    with ClassifierPool(jobs) as classifier:
+        try:
+            if input_path:
+                src = click.open_file(input_path, "r", encoding="utf-8")
+                dst = click.open_file(output_path or "-", "w", encoding="utf-8")
+                count = errors = truncated = 0
+                with src, dst:
+                    for result in classify_stream(classifier, src):
+                        dst.write(json.dumps(result, ensure_ascii=False) + "\n")
+                        count += 1
+                        errors += bool(result.get("error"))
+                        truncated += bool(result.get("truncated"))
+                if not _quiet():
+                    click.echo(
+                        f"{count} avis classés ({errors} en erreur, {truncated} texte(s) "
+                        f"tronqué(s)), modèle {MODEL_VERSION}",
+                        err=True,
+                    )
+                return
+            store = open_store(settings)
+            _classify_store(store, classifier, reclassify=reclassify, limit=limit)
+        except ClassificationPoolError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def _classify_store(store: Store, classifier: Any, *, reclassify: bool, limit: int | None) -> None:
     from tenderwatch.cycle import classify_store
 
-    classify_store(store, classifier, reclassify=reclassify, limit=limit, echo=_echo_progress)
+    tty = sys.stderr.isatty()
+    quiet = _quiet()
+    open_line = False
+
+    def echo(line: str, *, progress: bool = False) -> None:
+        nonlocal open_line
+        if quiet:
+            return
+        if tty and progress and line.startswith("  classés"):
+            # On a terminal the progress line is rewritten in place after each page.
+            click.echo("\r\x1b[K" + line.strip(), nl=False, err=True)
+            open_line = True
+            return
+        if open_line:
+            click.echo("", err=True)
+            open_line = False
+        click.echo(line, err=progress)
+
+    # In a log (not a terminal), one progress line every 1 000 notices.
+    classify_store(
+        store,
+        classifier,
+        reclassify=reclassify,
+        limit=limit,
+        echo=echo,
+        progress_every=1 if tty else 1000,
+    )
 
 
-def _echo_progress(line: str, *, progress: bool = False) -> None:
-    click.echo(line, err=progress)
+def _quiet() -> bool:
+    """Whether the group's -q/--quiet was given (only errors are shown then)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and (ctx.find_root().obj or {}).get("quiet"))
 
 
 @main.command()
@@ -438,12 +552,16 @@ def groups_check(settings: Settings) -> None:
 
     _require_config(settings)
     problems = check_config(settings.config_path)
-    errors = [p for p in problems if not p.startswith("attention")]
+    errors = [p for p in problems if p.is_error]
     for problem in problems:
-        click.echo(problem, err=True)
+        click.echo(str(problem), err=True)
     if errors:
         raise click.ClickException(f"{len(errors)} erreur(s) de configuration")
-    click.echo(f"Configuration valide : {len(load_groups(settings.config_path))} groupe(s).")
+    warned = len(problems) - len(errors)
+    click.echo(
+        f"Configuration valide : {len(load_groups(settings.config_path))} groupe(s)"
+        + (f", {warned} avertissement(s) (sans effet sur les envois)." if warned else ".")
+    )
 
 
 @groups.command("test")
@@ -501,14 +619,17 @@ def deliveries() -> None:
 @common_options
 def deliveries_list(settings: Settings, status: str | None, group_id: str | None) -> None:
     """Lister les envois : en attente, envoyés, en échec, incertains (interrompus)."""
-    from tenderwatch.notifier.delivery import list_deliveries
+    from tenderwatch.notifier.delivery import UNKNOWN, list_deliveries, unknown_advice
 
-    rows = list_deliveries(open_store(settings), status=status, group=group_id)
+    rows = list_deliveries(open_store(settings, must_exist=True), status=status, group=group_id)
     for row in rows:
         click.echo(
             f"#{row['id']:<5} {row['status']:<8} {row['group_id']:<20} {row['kind']:<14}"
             f" {row['notice_id']:<22} essais={row['attempts']} {row.get('last_error') or ''}"
         )
+        if row["status"] == UNKNOWN:
+            # Resending blindly may make it arrive twice: say what to look for first.
+            click.echo(f"       → {unknown_advice(row)}")
     if not rows:
         click.echo("Aucun envoi.")
 
@@ -517,26 +638,31 @@ def deliveries_list(settings: Settings, status: str | None, group_id: str | None
 @click.argument("ids", nargs=-1, type=int, required=True)
 @common_options
 def deliveries_retry(settings: Settings, ids: tuple[int, ...]) -> None:
-    """Remettre en attente des envois en échec ou incertains (IDS : numéros de deliveries list)."""
-    from tenderwatch.notifier.delivery import Deliverer, Sender
-    from tenderwatch.notifier.groups import load_groups, load_notify_settings
+    """Remettre en attente des envois en échec ou incertains (IDS : numéros de deliveries list).
+    Un envoi déjà parti n'est jamais renvoyé. Seule la base est lue : ni groupes ni canaux."""
+    from tenderwatch.notifier.delivery import retry_deliveries
 
-    store = open_store(settings)
-    notify = load_notify_settings(settings.config_path) if settings.config_path else None
-    sender = Sender(notify.apprise_config if notify else None)
-    count = Deliverer(
-        store, sender, load_groups(settings.config_path) if settings.config_path else []
-    ).retry(list(ids))
-    click.echo(f"{count} envoi(s) remis en attente.")
+    result = retry_deliveries(open_store(settings, must_exist=True), ids)
+    if result.retried:
+        listed = ", ".join(f"#{i}" for i in result.retried)
+        click.echo(f"{len(result.retried)} envoi(s) remis en attente : {listed}.")
+    for delivery_id, reason in result.refused.items():
+        click.echo(f"envoi #{delivery_id} non remis en attente : {reason}", err=True)
+    if result.refused:
+        raise click.ClickException(f"{len(result.refused)} envoi(s) refusé(s)")
 
 
 def _notify(settings: Settings, store: Store, rematch: bool) -> bool:
-    from tenderwatch.cycle import NotifyConfigError, notify_cycle
+    from tenderwatch.cycle import NotifyBusy, NotifyConfigError, notify_cycle
 
     try:
         report = notify_cycle(settings, store, rematch=rematch)
     except NotifyConfigError as exc:
         raise click.ClickException(f"alertes impossibles :\n{exc}") from None
+    except NotifyBusy as exc:
+        # Not a failure: the running cycle sends what is due; this one would add nothing.
+        click.echo(f"{exc} : rien à faire de plus pour ce lancement.")
+        return True
     click.echo(
         f"Alertes : {report.groups} groupe(s), {report.notices_matched} avis examinés,"
         f" {report.queued} alerte(s), {report.updates} mise(s) à jour, {report.reminders} rappel(s)"
@@ -566,7 +692,7 @@ def notify(settings: Settings, rematch: bool) -> None:
 def run(settings: Settings, sources: tuple[str, ...], replay: bool) -> None:
     """Un cycle complet : collecter les sources activées, classer, confronter aux groupes,
     envoyer ce qui est dû. Code de sortie 1 si la collecte est incomplète ou un envoi a échoué."""
-    from tenderwatch.classifier import Classifier
+    from tenderwatch.classifier.parallel import ClassifierPool
     from tenderwatch.crawler.run import run_crawls
 
     chosen = list(sources) or [s for s in SOURCES if settings.source(s).enabled]
@@ -578,9 +704,13 @@ def run(settings: Settings, sources: tuple[str, ...], replay: bool) -> None:
         if server is not None:
             server.stop()
     for report in reports:
+        if report.ok and _quiet():
+            continue  # -q: only what went wrong (cron mails any output)
         print_report(report)
     store = open_store(settings)
-    _classify_store(store, Classifier(), reclassify=False, limit=None)
+    # Every core for a first start's year of history; one process for a day's notices.
+    with ClassifierPool(None) as classifier:
+        _classify_store(store, classifier, reclassify=False, limit=None)
     ok = all(r.ok for r in reports)
     if settings.config_path:
         ok = _notify(settings, store, rematch=False) and ok
@@ -605,7 +735,8 @@ def run(settings: Settings, sources: tuple[str, ...], replay: bool) -> None:
 @click.option(
     "--example",
     type=click.Path(exists=True, dir_okay=False),
-    help="Configuration d'exemple des groupes (défaut : config/tenderwatch.example.toml).",
+    help="Configuration d'exemple des groupes (défaut : celle livrée avec tenderwatch, copie"
+    " de config/tenderwatch.example.toml).",
 )
 @common_options
 def demo(settings: Settings, output_dir: str, example: str | None) -> None:
@@ -613,6 +744,7 @@ def demo(settings: Settings, output_dir: str, example: str | None) -> None:
     et des avis de démonstration, les classe, alerte trois groupes d'exemple par un serveur
     SMTP et un webhook locaux, puis écrit les e-mails et un rapport HTML."""
     from tenderwatch.demo import run_demo
+    from tenderwatch.notifier.render import label_short
 
     output = Path(output_dir)
     db = Path(settings.db) if settings.db != "tenderwatch.db" else None
@@ -623,6 +755,8 @@ def demo(settings: Settings, output_dir: str, example: str | None) -> None:
             db=db,
             example=Path(example) if example else None,
             echo=lambda line: click.echo(line),
+            # The crawl's log only matters when debugging (shown) or failing (its warnings).
+            crawl_log_level="DEBUG" if settings.log_level == "DEBUG" else "WARNING",
         )
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
@@ -631,7 +765,7 @@ def demo(settings: Settings, output_dir: str, example: str | None) -> None:
         f"  {'avis collectés':<28} " + ", ".join(f"{k} {v}" for k, v in result.harvested.items())
     )
     for label, count in result.labels.items():
-        click.echo(f"  {label:<28} {count}")
+        click.echo(f"  {label_short(label):<28} {count}")
     click.echo("  messages envoyés par groupe :")
     for group, count in sorted(result.alerts.items()):
         click.echo(f"    {group:<26} {count}")
@@ -653,14 +787,21 @@ def schedule(settings: Settings) -> None:
     Paris), classement, alertes, résumés et rappels, selon la section [schedule]. SIGTERM
     l'arrête proprement."""
     from tenderwatch.cycle import operations_reporter
-    from tenderwatch.scheduler import build_scheduler, load_schedule, serve
+    from tenderwatch.scheduler import build_scheduler, load_schedule, preflight, serve
 
     try:
         plan = load_schedule(settings.config_path)
     except SettingsError as exc:
         raise click.ClickException(f"configuration : {exc}") from None
+    errors = preflight(settings)
+    if errors:
+        raise click.ClickException("service non démarré :\n" + "\n".join(errors))
     scheduler = build_scheduler(settings, plan, on_failure=operations_reporter(settings))
-    logging.getLogger("apscheduler").setLevel(logging.INFO)
+    # A long-running service: APScheduler's job runs are worth a line (a library, WARNING
+    # otherwise).
+    from tenderwatch.core.logs import set_library_level
+
+    set_library_level("apscheduler", logging.INFO)
     serve(scheduler)
     click.echo("Planificateur arrêté.", err=True)
 
@@ -694,20 +835,98 @@ def notices_list(
     as_json: bool,
 ) -> None:
     """Lister les avis, du plus récent au plus ancien."""
-    store = open_store(settings)
+    store = open_store(settings, must_exist=True)
     rows = store.list_notices(
         source=source, nature=nature, since=since.date().isoformat() if since else None, limit=limit
     )
-    for row in rows:
-        if as_json:
+    if as_json:
+        for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
-        else:
-            click.echo(
-                f"{row['id']:<22} {row['published'] or '':<10} {row['nature']:<16}"
-                f" {_short(row['buyer_name'], 30):<30} {_short(row['title'], 70)}"
-            )
-    if not rows and not as_json:
+        return
+    if not rows:
         click.echo("Aucun avis.")
+        return
+    click.echo(_notice_line("AVIS", "PUBLIÉ LE", "DATE LIMITE", "NATURE", "CLAUSES", "TITRE"))
+    for row in rows:
+        click.echo(
+            _notice_line(
+                row["id"],
+                _day_fr(row["published"]),
+                _day_fr(row["deadline"]),
+                nature_fr(row["nature"]),
+                _labels_fr(store.classification(row["id"])),
+                row["title"],
+            )
+        )
+
+
+def _notice_line(*cells: str | None) -> str:
+    """One row of ``notices list``: fixed columns, the title last and cut."""
+    widths = (22, 10, 11, 18, 28)
+    fixed = " ".join(f"{_short(c, w):<{w}}" for c, w in zip(cells, widths, strict=False))
+    return f"{fixed} {_short(cells[-1], 60)}".rstrip()
+
+
+def _day_fr(value: str | None) -> str:
+    """An ISO date or datetime as its Paris day, « 20/12/2026 »; « — » when missing."""
+    from tenderwatch.notifier.render import local_date
+
+    day = local_date(value)
+    return day.strftime("%d/%m/%Y") if day else MISSING
+
+
+def _when_fr(value: str | None, *, days_left: bool = False) -> str:
+    """« lundi 16 février 2026 à 12:00 » (Paris time), with « (dans 12 jours) » for a
+    deadline; "" when missing or unreadable."""
+    from tenderwatch.notifier.render import days_left_fr, days_until, format_date
+
+    text = format_date(value)
+    if text and days_left:
+        left = days_left_fr(days_until(value, date.today()))
+        text += f" ({left})" if left else ""
+    return text
+
+
+def _labels_fr(classification: dict[str, Any] | None, *, long: bool = False) -> str:
+    """The positive labels in short French (« Réservé EA/ESAT, Alloti »), or why there are
+    none (« aucune », « non classé »)."""
+    from tenderwatch.notifier.render import label_fr, label_short
+
+    if not classification:
+        return "non classé"
+    # Social labels first, allotment last: it is a fact about the notice, not a clause.
+    positive = sorted(
+        (k for k, v in (classification.get("labels") or {}).items() if v),
+        key=lambda label: label == "allotted",
+    )
+    name = label_fr if long else label_short
+    return ", ".join(name(label) for label in positive) or "aucune"
+
+
+def _resolve_notice_id(store: Store, notice_id: str) -> str:
+    """The stored id for ``notice_id``: itself, or the only ``source:`` id ending with it
+    (« 99-0002 » → « boamp:99-0002 »). Otherwise a French sentence saying what to type."""
+    if store.get_notice(notice_id) is not None:
+        return notice_id
+    wanted = notice_id.strip()
+    like = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    candidates = [
+        row[0]
+        for row in store.db.execute(
+            "SELECT id FROM notices WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
+            [f"%:{like}"],
+        ).fetchall()
+        # LIKE ignores case; an id is matched exactly after its source prefix.
+        if row[0].split(":", 1)[-1] == wanted
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    hint = (
+        f" ; essayez {' ou '.join(candidates)}"
+        if candidates
+        else " (tenderwatch notices list montre les identifiants, ex. : boamp:26-7298)"
+    )
+    raise click.ClickException(f"avis introuvable : {notice_id}{hint}")
 
 
 @notices.command("show")
@@ -716,15 +935,22 @@ def notices_list(
 @common_options
 def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
     """Afficher un avis (ex. : boamp:26-7298, ted:47522-2024) avec ses lots et sa procédure."""
-    store = open_store(settings)
+    store = open_store(settings, must_exist=True)
+    notice_id = _resolve_notice_id(store, notice_id)
     notice = store.get_notice(notice_id)
     if notice is None:
-        raise click.ClickException(f"avis inconnu : {notice_id}")
+        raise click.ClickException(f"avis introuvable : {notice_id}")
     if as_json:
         click.echo(json.dumps(notice, ensure_ascii=False, indent=2, default=str))
         return
     signals = json.loads(notice["signals"] or "{}")
     click.echo(f"{notice['id']} — {notice['title']}")
+    shown = {
+        **notice,
+        "nature": nature_fr(notice["nature"]),
+        "published": _when_fr(notice["published"]),
+        "deadline": _when_fr(notice["deadline"], days_left=True),
+    }
     for label, key in (
         ("Nature", "nature"),
         ("Publié le", "published"),
@@ -737,7 +963,7 @@ def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
         ("Formulaire", "form"),
     ):
         if notice.get(key) not in (None, ""):
-            click.echo(f"  {label:<16} {notice[key]}")
+            click.echo(f"  {label:<16} {shown[key]}")
     click.echo(f"  {'Départements':<16} {', '.join(json.loads(notice['departements'] or '[]'))}")
     click.echo(f"  {'CPV':<16} {', '.join(json.loads(notice['cpv'] or '[]'))}")
     flags = {k: v for k, v in signals.items() if v not in (None, [], {}, False)}
@@ -750,26 +976,30 @@ def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
         for lot in notice["lots"]:
             click.echo(f"    Lot {lot['lot_id']} : {_short(lot['title'], 90)}")
     for link in notice["links"]:
-        click.echo(f"  Lien {link['kind']} → {link['target'] or link['target_uuid']}")
+        kind = word(LINK_KIND_FR, link["kind"])
+        click.echo(f"  Lien : {kind} {link['target'] or link['target_uuid']}")
     classification = store.classification(notice_id)
     if classification:
         from tenderwatch.classifier import explain
 
-        positive = [k for k, v in (classification["labels"] or {}).items() if v]
+        labels = _labels_fr(classification)
         click.echo(
             f"  Classement ({classification['model_version']}) : "
-            + (", ".join(positive) or "aucune clause sociale détectée")
+            + (labels if labels != "aucune" else "aucune clause sociale détectée")
         )
         for sentence in explain({**classification, "id": notice_id}):
             click.echo(f"    • {sentence}")
         if classification["error"]:
             click.echo(f"    erreur de classement : {classification['error']}")
+        if classification.get("truncated"):
+            # The classifier's hard limit (MAX_CHARS): what follows it was not read.
+            click.echo("    texte tronqué : la fin de l'avis n'a pas été analysée")
     proc = notice.get("procedure_state")
     if proc:
         ids = json.loads(proc["notice_ids"] or "[]")
         click.echo(
-            f"  Procédure {proc['id']} : état {proc['status']}, date limite {proc['deadline']},"
-            f" {len(ids)} avis"
+            f"  Procédure {proc['id']} : {word(PROCEDURE_STATUS_FR, proc['status'])},"
+            f" date limite {_when_fr(proc['deadline']) or MISSING}, {len(ids)} avis"
         )
     click.echo("")
     click.echo(notice["text"] or "(pas de texte)")
@@ -781,13 +1011,19 @@ def notices_show(settings: Settings, notice_id: str, as_json: bool) -> None:
 @common_options
 def notices_search(settings: Settings, query: str, limit: int) -> None:
     """Rechercher dans le titre et le texte des avis (tous les mots, accents ignorés)."""
-    store = open_store(settings)
+    store = open_store(settings, must_exist=True)
     rows = store.search(query, limit=limit)
     for row in rows:
         click.echo(f"{row['id']:<22} {row['published'] or '':<10} {_short(row['title'], 70)}")
         click.echo(f"    {_short(row['extrait'], 150)}")
     if not rows:
         click.echo("Aucun résultat.")
+
+
+# The board's commands (serve, members, feedback) live in board_commands.py, registered here.
+from tenderwatch.board_commands import register as _register_board  # noqa: E402
+
+_register_board(main, common_options, open_store)
 
 
 if __name__ == "__main__":

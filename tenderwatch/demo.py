@@ -8,6 +8,9 @@ that every alert can be seen now; one group also has a chat webhook). Two passes
 notices, then a corrigendum of one of them, which goes as an update to the group that
 received it. The e-mails are written as ``.eml`` and ``.html``, chat messages as ``.json``,
 and an HTML report of the run, into the output folder.
+
+The example configuration is package data (``tenderwatch/data/examples/``, a copy of
+``config/`` kept equal by a test), so the demo runs from any folder after ``pip install .``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +33,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tenderwatch.core.settings import load_settings
 from tenderwatch.core.store import Store
+from tenderwatch.core.wording import MISSING, delivery_kind_fr, delivery_status_fr, nature_fr
 from tenderwatch.localservers import Mailbox, Webhook
 from tenderwatch.replay import ReplayData, ReplayServer
 
-EXAMPLE_CONFIG = Path("config") / "tenderwatch.example.toml"
+#: Where the packaged example configuration lives (copies of config/*.example.*).
+EXAMPLES_PACKAGE = "tenderwatch.data"
+EXAMPLE_CONFIG_NAME = "tenderwatch.example.toml"
 CHAT_GROUP = "consortium-idf"
 
 
@@ -48,6 +55,11 @@ class DemoResult:
     notices: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     passes: list[str] = field(default_factory=list)
+
+
+def packaged_example(name: str = EXAMPLE_CONFIG_NAME) -> Traversable:
+    """A packaged example file (``tenderwatch.example.toml``, ``apprise.example.yml``)."""
+    return resources.files(EXAMPLES_PACKAGE) / "examples" / name
 
 
 def demo_notices() -> dict[str, list[dict[str, Any]]]:
@@ -123,11 +135,13 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table: the board's members of a group
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML string
 
 
 def write_demo_config(
-    example: Path, folder: Path, mailbox: Mailbox, webhook: Webhook
+    example: Path | Traversable, folder: Path, mailbox: Mailbox, webhook: Webhook
 ) -> tuple[Path, dict[str, str]]:
     """The example groups with immediate delivery, and an apprise file for the local servers.
     Returns the TOML path and each group's demo mailbox address."""
@@ -163,8 +177,9 @@ def write_demo_config(
     return path, addresses
 
 
-def _crawl(server: ReplayServer, db: Path, echo: Any) -> bool:
-    """Crawl both sources from the replay server, in a subprocess (one reactor per process)."""
+def _crawl(server: ReplayServer, db: Path, echo: Any, log_level: str = "WARNING") -> bool:
+    """Crawl both sources from the replay server, in a subprocess (one reactor per process).
+    Its log is shown when it fails, or always when ``log_level`` is DEBUG (``-v``)."""
     first = min(d[0] for d in (server.data.boamp_dates(), server.data.ted_dates()) if d)
     env = {
         **os.environ,
@@ -172,7 +187,7 @@ def _crawl(server: ReplayServer, db: Path, echo: Any) -> bool:
         "TENDERWATCH_TED_BASE_URL": server.ted_base_url,
         "TENDERWATCH_TED_XML_BASE_URL": server.ted_base_url,
         "TENDERWATCH_CRAWL_AUTOTHROTTLE_START_DELAY": "0",
-        "TENDERWATCH_LOG_LEVEL": "WARNING",
+        "TENDERWATCH_LOG_LEVEL": log_level,
     }
     env.pop("TENDERWATCH_CONFIG", None)
     proc = subprocess.run(
@@ -203,29 +218,36 @@ def _crawl(server: ReplayServer, db: Path, echo: Any) -> bool:
             echo("    " + line.strip())
     if proc.returncode != 0:
         echo(proc.stderr[-2000:])
+    elif log_level == "DEBUG" and proc.stderr:
+        sys.stderr.write(proc.stderr)
     return proc.returncode == 0
 
 
 def run_demo(
-    output: Path, *, db: Path | None = None, example: Path | None = None, echo: Any = print
+    output: Path,
+    *,
+    db: Path | None = None,
+    example: Path | None = None,
+    echo: Any = print,
+    crawl_log_level: str = "WARNING",
 ) -> DemoResult:
-    """Run the demo; write its files into ``output``; return what it did."""
+    """Run the demo; write its files into ``output``; return what it did.
+
+    ``example`` defaults to the packaged example configuration; ``crawl_log_level`` is the
+    crawl subprocess's TENDERWATCH_LOG_LEVEL (DEBUG with ``-v``)."""
     from tenderwatch.classifier import LABELS, Classifier
     from tenderwatch.cycle import classify_store, notify_cycle
 
-    example = example or EXAMPLE_CONFIG
-    if not example.exists():
-        raise FileNotFoundError(
-            f"{example} introuvable : lancez la démo depuis le dossier du dépôt,"
-            " ou indiquez la configuration d'exemple avec --example"
-        )
+    source: Path | Traversable = example if example is not None else packaged_example()
+    if not source.is_file():
+        raise FileNotFoundError(f"configuration d'exemple introuvable : {source}")
     output.mkdir(parents=True, exist_ok=True)
     db = db or output / "demo.db"
     result = DemoResult(output=output)
     mailbox = Mailbox().start()
     webhook = Webhook().start()
     try:
-        config, addresses = write_demo_config(example, output / "config", mailbox, webhook)
+        config, addresses = write_demo_config(source, output / "config", mailbox, webhook)
         settings = load_settings(config, env={}, overrides={"db": str(db)})
         bundled = ReplayData.load()
         notices = demo_notices()
@@ -239,7 +261,7 @@ def run_demo(
             ]
             echo(f"[{step}/2] Passage {step} : collecte ({name}), classement, alertes")
             with ReplayServer(bundled) as server:
-                result.crawl_ok &= _crawl(server, db, echo)
+                result.crawl_ok &= _crawl(server, db, echo, crawl_log_level)
             store = Store(db)
             counts = classify_store(store, classifier)
             echo(f"    classés : {counts['classified']} avis, {counts['errors']} en erreur")
@@ -262,6 +284,10 @@ def run_demo(
         by_address = {v: k for k, v in addresses.items()}
         result.files += _write_messages(output, mailbox, webhook, by_address, result)
         result.files.append(_write_report(output, result).name)
+        # The shared board on the demo's database (issue #10): links and the command to open it.
+        from tenderwatch.board_commands import demo_board_links
+
+        result.files.append(demo_board_links(output, db, config, echo))
     finally:
         mailbox.stop()
         webhook.close()
@@ -307,10 +333,12 @@ def _write_messages(
 
 def _report_notices(store: Store) -> list[dict[str, Any]]:
     from tenderwatch.classifier import explain
+    from tenderwatch.notifier.render import format_date, label_short, safe_url
 
     rows = []
     for row in store.db.query(
-        "SELECT n.id, n.title, n.buyer_name, n.published, n.nature, c.positive, c.labels, c.lots,"
+        "SELECT n.id, n.title, n.buyer_name, n.published, n.deadline, n.url, n.nature,"
+        " c.positive, c.labels, c.lots,"
         " c.evidence, c.insertion_hours, c.model_version FROM notices n"
         " LEFT JOIN classifications c ON c.notice_id = n.id ORDER BY n.published DESC, n.id"
     ):
@@ -319,6 +347,12 @@ def _report_notices(store: Store) -> list[dict[str, Any]]:
         rows.append(
             {
                 **row,
+                # What the report shows: words, not codes (the codes stay in the database).
+                "nature_fr": nature_fr(row["nature"]),
+                "social_fr": [label_short(label) for label in social],
+                "published_fr": format_date(row["published"]) or MISSING,
+                "deadline_fr": format_date(row["deadline"]) or MISSING,
+                "link": safe_url(row["url"]),
                 "social": social,
                 "allotted": "allotted" in (row["positive"] or ""),
                 "explanations": explain(
@@ -327,7 +361,11 @@ def _report_notices(store: Store) -> list[dict[str, Any]]:
                 if social
                 else [],
                 "deliveries": [
-                    dict(d)
+                    {
+                        **d,
+                        "kind_fr": delivery_kind_fr(d["kind"]),
+                        "status_fr": delivery_status_fr(d["status"]),
+                    }
                     for d in store.db.query(
                         "SELECT group_id, kind, status FROM deliveries"
                         " WHERE notice_id = ? ORDER BY id",
@@ -344,8 +382,12 @@ def _write_report(output: Path, result: DemoResult) -> Path:
         loader=PackageLoader("tenderwatch", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
     )
+    from tenderwatch.notifier.render import label_short
+
     html = env.get_template("report.html.j2").render(
-        result=result, generated=datetime.now(UTC).astimezone().strftime("%d/%m/%Y %H:%M")
+        result=result,
+        label_short=label_short,
+        generated=datetime.now(UTC).astimezone().strftime("%d/%m/%Y %H:%M"),
     )
     path = output / "rapport.html"
     path.write_text(html, encoding="utf-8")

@@ -84,6 +84,32 @@ def load_schedule(config_path: str | None) -> ScheduleSettings:
     return schedule
 
 
+def preflight(settings: Settings) -> list[str]:
+    """Why the service must not start (French, empty when it may): no configuration file, a
+    configuration error, or no group at all — a service that would crawl every day and
+    never alert anyone must say so at once rather than start silently. Warnings (a channel
+    no group uses...) are logged and do not stop it."""
+    from tenderwatch.notifier.groups import check_config, load_groups
+
+    if not settings.config_path:
+        return [
+            "aucun fichier de configuration (--config ou TENDERWATCH_CONFIG) : aucun groupe, "
+            "aucune alerte ne partirait ; voir config/tenderwatch.example.toml"
+        ]
+    problems = check_config(settings.config_path)
+    errors = [str(p) for p in problems if p.is_error]
+    if errors:
+        return errors
+    for problem in problems:
+        logger.warning("%s", problem)
+    if not load_groups(settings.config_path):
+        return [
+            f"{settings.config_path} : aucun groupe déclaré ([[groups]]) : le service "
+            "n'enverrait aucune alerte"
+        ]
+    return []
+
+
 def command_runner(settings: Settings, timeout_s: int) -> Callable[[list[str]], None]:
     """Return a job body that runs ``python -m tenderwatch ARGS`` and fails on a non-zero exit."""
     base = [sys.executable, "-m", "tenderwatch"]

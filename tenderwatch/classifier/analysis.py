@@ -48,6 +48,15 @@ class Finding:
     weak: bool = False
     #: lots the statement explicitly excludes ("les lots 7 et 8 ne sont pas concernés")
     excluded: tuple[str, ...] = ()
+    #: how strongly this statement alone supports the label (0–1; ``labels.confidence_level``)
+    score: float = 0.7
+    #: a generic social execution condition whose content the notice does not give ("dont le
+    #: détail est indiqué dans le CCAP"): the clause is to be checked in the CCAP
+    unspecified: bool = False
+    #: insertion hours stated as a rate ("5 h par tranche de 10 000 €", "70 h/an")
+    rate: dict | None = None
+    #: hours of the firm tranche when the statement splits them by tranche
+    firm_hours: float | None = None
 
 
 @dataclass

@@ -12,19 +12,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tenderwatch.classifier import chunks
 from tenderwatch.classifier.analysis import Analysis, Finding
 from tenderwatch.classifier.fusion import conflict, fuse, signal_scopes, structured_evidence
-from tenderwatch.classifier.labels import LABELS, SOCIAL_LABELS
+from tenderwatch.classifier.labels import LABELS, SOCIAL_LABELS, confidence_level
 from tenderwatch.classifier.legal import generation_from_date
-from tenderwatch.classifier.lots import normalise_lot_id
+from tenderwatch.classifier.lots import complete_ids, normalise_lot_id
 from tenderwatch.classifier.pipeline import build_nlp
 
 #: Bump whenever rules, patterns or lookups change: the store reclassifies on a new version.
-MODEL_VERSION = "rules-2026.11.2"
-#: Texts longer than this are cut before analysis (a warning says so). Real notices stay far
-#: below (the longest eForms notice with 100 lots is about 250 000 characters); the cap keeps
-#: a broken 5 MB input to a fraction of a second and a few tens of MB.
-MAX_CHARS = 400_000
+MODEL_VERSION = "rules-2026.12.1"  # 12.1: lots on real notices (issue #9)
+#: The hard limit: texts longer than this are cut before analysis, and the result says so
+#: (``truncated``, a warning, « texte tronqué » in ``notices show`` and the alerts). Below it a
+#: long text is analysed whole, in chunks (:mod:`tenderwatch.classifier.chunks`): real notices
+#: stay far below (the longest eForms notice with 100 lots is about 250 000 characters); the
+#: cap keeps a broken 50 MB input to about fifteen seconds and a bounded memory.
+MAX_CHARS = 5_000_000
 
 _FRENCH_RE = re.compile(r"\b(?:le|la|les|des|du|de|et|est|pour|aux|une|marche|lot)\b", re.I)
 _ENGLISH_RE = re.compile(r"\b(?:the|and|of|to|for|is|with|shall|contract|tender)\b", re.I)
@@ -55,6 +58,13 @@ def empty_result(notice_id: str, error: str | None = None) -> dict[str, Any]:
         "conflicts": [],
         "error": error,
         "warnings": [],
+        # the text was longer than MAX_CHARS: its end was not read
+        "truncated": False,
+        # additive keys (issue 9): insertion hours stated as a rate, the labels whose only
+        # evidence is generic form wording (to check in the CCAP), a confidence per true label
+        "insertion_rate": None,
+        "unspecified": [],
+        "confidence": {},
     }
 
 
@@ -74,6 +84,7 @@ class _Prepared:
     text: str
     warnings: list[str]
     error: str | None = None
+    truncated: bool = False
 
 
 class Classifier:
@@ -114,28 +125,40 @@ class Classifier:
         if not isinstance(text, str):
             return _Prepared(item, notice_id, "", [], "champ « text » manquant ou non textuel")
         warnings: list[str] = []
-        if len(text) > MAX_CHARS:
+        truncated = len(text) > MAX_CHARS
+        if truncated:
             limit = f"{MAX_CHARS:,}".replace(",", "\u00a0")
             warnings.append(f"texte tronqué : seuls les {limit} premiers caractères sont analysés")
             text = text[:MAX_CHARS]
         if not text.strip():
-            return _Prepared(item, notice_id, "", warnings)
+            return _Prepared(item, notice_id, "", warnings, truncated=truncated)
         lang = _language_warning(text)
         if lang:
             warnings.append(lang)
-        return _Prepared(item, notice_id, text, warnings)
+        return _Prepared(item, notice_id, text, warnings, truncated=truncated)
 
     def _run(self, batch: list[NoticeInput]) -> Iterator[dict[str, Any]]:
         prepared = [self._prepare(item) for item in batch]
-        todo = [p for p in prepared if p.error is None and p.text]
+        todo = [
+            p
+            for p in prepared
+            if p.error is None and p.text and len(p.text) <= chunks.SINGLE_DOC_CHARS
+        ]
         docs: dict[int, Any] = {}
+        for p in prepared:
+            if p.error is None and len(p.text) > chunks.SINGLE_DOC_CHARS:
+                try:
+                    docs[id(p)] = self._analyse_long(p.text)
+                except Exception as exc:
+                    p.error = f"échec de l'analyse : {type(exc).__name__}: {exc}"[:300]
         try:
             for p, doc in zip(
                 todo, self.nlp.pipe([p.text for p in todo], batch_size=len(todo) or 1), strict=True
             ):
                 docs[id(p)] = doc
         except Exception:  # one bad text must not sink the batch: redo them one by one
-            docs = {}
+            for p in todo:
+                docs.pop(id(p), None)
             for p in todo:
                 try:
                     docs[id(p)] = self.nlp(p.text)
@@ -152,6 +175,18 @@ class Classifier:
                     p.notice_id, f"échec de l'analyse : {type(exc).__name__}: {exc}"[:300]
                 )
 
+    def _analyse_long(self, text: str) -> Any:
+        """A text too long for one doc, analysed in overlapping chunks and merged into one
+        analysis (offsets into ``text``); returned on a doc-like object for :meth:`_result`."""
+        pieces = chunks.split(text)
+        analyses: list[Analysis] = []
+        for i, chunk in enumerate(pieces):
+            analysis = self.nlp(chunk.text(text))._.tw
+            analyses.append(analysis)
+            if i + 1 < len(pieces):
+                chunks.carry_lot_header(text, chunk, analysis, pieces[i + 1])
+        return _MergedDoc(chunks.merge(analyses, pieces))
+
     def _labels_of_text(self, text: str) -> set[str]:
         """Positive labels the text rules find in a short structured field (BT-70, BT-734)."""
         doc = self.nlp(text[:20000])
@@ -162,6 +197,7 @@ class Classifier:
         item = prepared.item
         result = empty_result(prepared.notice_id)
         result["warnings"] = list(prepared.warnings)
+        result["truncated"] = prepared.truncated
         published = item.published if isinstance(item.published, str) else None
         date_generation = generation_from_date(published)
         analysis: Analysis | None = doc._.tw if doc is not None else None
@@ -183,8 +219,11 @@ class Classifier:
             for f in positive:
                 for lot_id in f.lots or ():
                     lot_titles.setdefault(lot_id, None)
-            if not lot_titles and analysis is not None and analysis.lot_count:
-                lot_titles.update((str(i), None) for i in range(1, analysis.lot_count + 1))
+            # « Allotissement : 11 lots » with no list, or a form that details lot 1 of 24:
+            # the stated count gives lots 1..N (titles only where the text has them)
+            full = complete_ids(list(lot_titles), analysis.lot_count if analysis else None)
+            if full:
+                lot_titles = {lot_id: lot_titles.get(lot_id) for lot_id in full}
         lot_ids = list(lot_titles)
 
         text_labels: dict[str, set[str | None]] = {}
@@ -223,6 +262,15 @@ class Classifier:
         result["evidence"] = evidence
         result["max_lots_per_bidder"] = analysis.max_lots_per_bidder if analysis else None
         result["conflicts"] = conflicts
+        result["insertion_rate"] = next(
+            (f.rate for f in positive if f.label == "insertion_clause" and f.rate), None
+        )
+        clause_evidence = [
+            e for e in evidence if e["label"] == "insertion_clause" and not e["negated"]
+        ]
+        if clause_evidence and all(e.get("unspecified") for e in clause_evidence):
+            result["unspecified"] = ["insertion_clause"]
+        result["confidence"] = confidence(result["labels"], evidence)
         return result
 
     @staticmethod
@@ -431,8 +479,59 @@ class Classifier:
                     record["fte"] = f.fte
                 if f.kind:
                     record["kind"] = f.kind
+                if not f.negated:
+                    record["score"] = f.score
+                    if f.unspecified:
+                        record["unspecified"] = True
+                    if f.rate:
+                        record["rate"] = f.rate
+                    if f.firm_hours:
+                        record["firm_hours"] = f.firm_hours
                 records.append(record)
         return records
+
+
+class _MergedDoc:
+    """Stands for a spaCy doc where :meth:`Classifier._result` only reads ``doc._.tw``."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self._ = _Extensions(analysis)
+
+
+@dataclass
+class _Extensions:
+    tw: Analysis
+
+
+#: Score of a structured form flag (eForms/TED codes): the buyer ticked it.
+STRUCTURED_SCORE = 0.95
+#: Score of the text's allotment evidence ("Division en lots : oui", a list of lots).
+ALLOTTED_SCORE = 0.9
+#: Added to the best score when two or more distinct statements support the same label.
+AGREEMENT_BONUS = 0.05
+
+
+def confidence(labels: dict[str, bool], evidence: list[dict[str, Any]]) -> dict[str, dict]:
+    """``{label: {"score", "level"}}`` for every true label: the best score of its
+    evidence (structured flags count :data:`STRUCTURED_SCORE`), plus :data:`AGREEMENT_BONUS`
+    when several distinct statements agree; the level is :func:`labels.confidence_level`."""
+    out: dict[str, dict] = {}
+    for label, value in labels.items():
+        if not value:
+            continue
+        records = [e for e in evidence if e["label"] == label and not e.get("negated")]
+        # allotment evidence is a form answer or a lot list: no weak reading of it
+        default = ALLOTTED_SCORE if label == "allotted" else 0.7
+        scores = [
+            STRUCTURED_SCORE if e.get("source") == "structured" else float(e.get("score", default))
+            for e in records
+        ]
+        score = max(scores, default=0.7)
+        if len({(e.get("quote"), e.get("field")) for e in records}) >= 2:
+            score = min(0.99, score + AGREEMENT_BONUS)
+        score = round(score, 2)
+        out[label] = {"score": score, "level": confidence_level(score)}
+    return out
 
 
 def _record(

@@ -29,7 +29,13 @@ from dataclasses import replace
 
 from tenderwatch.classifier.analysis import Analysis, Cue, Finding
 from tenderwatch.classifier.legal import LegalRef, article_table, lookup
-from tenderwatch.classifier.lots import LotMention
+from tenderwatch.classifier.lots import (
+    LotMention,
+    anaphora_re,
+    back_anaphora_re,
+    lot_count,
+    relaunch,
+)
 from tenderwatch.classifier.quantities import Quantity
 from tenderwatch.classifier.structure import Layout, clauses, field_prefix_end
 
@@ -59,6 +65,21 @@ _RESERVED_SUBJECT_RE = re.compile(
     r"|execution|celui-ci|ce dernier|present|presente|reservation)\b",
     re.I,
 )
+_RESERVED_LABELS = ("reserved_siae", "reserved_disability", "reserved_other")
+#: Between a service noun and its users: "formation de 12 demandeurs d'emploi",
+#: "accompagnement vers l'emploi des bénéficiaires du RSA" (not "… heures d'accompagnement à
+#: l'emploi de personnes éloignées de l'emploi": employment of people, a clause).
+_SERVICE_GAP_RE = re.compile(
+    r"\s*(?:vers l'emploi\s+|qualifiantes?\s+|professionnelles?\s+)?(?:(?:des|les|de|d'|aux|du)\s*)?"
+    r"(?:\d+\s+)?(?:personnes\s+|publics\s+)?$",
+    re.I,
+)
+#: Cues that make a clause; when all are in optional wording, the clause is only encouraged.
+_CLAUSE_RELEVANT = frozenset(
+    ("CLAUSE_STRONG", "CLAUSE_NOUN", "CLAUSE_WEAK", "CLAUSE_GENERIC", "BENEF", "INS_EMPLOY")
+)
+#: Articles of the insertion-contract procedure (CMP art. 30, D. 2016-360 art. 28, R2123-1).
+_CONTRACT_ARTS = _articles_for("insertion_contract")
 _RESERVATION_ARTS = SIAE_ARTS | HANDI_ARTS | ESS_ARTS | PRISON_ARTS | {"ORD2015:36", "ORD2015:36-I"}
 _UNSPECIFIED_RE = re.compile(
     r"^\W*(?:[\w'-]+\W+){0,4}?(?:reserve|reservee|reserves|reservees)\W*$|:\s*oui\b[^a-z]*$",
@@ -79,6 +100,11 @@ _EACH_RE = re.compile(
     re.I,
 )
 _EACH_AFTER_RE = re.compile(r"\s*(?:chacun|chacune|par lot|pour chaque lot)\b", re.I)
+#: Between a total and its parts: "250 heures, soit 120 … et 130 …", "dont", "réparties".
+_BREAKDOWN_RE = re.compile(r"\b(?:soit|dont|reparti\w*|ventil\w*|decompos\w*)\b", re.I)
+#: "Tranche 1 (tranche ferme) : 295 heures", "120 heures en tranche ferme"
+_FIRM_BEFORE_RE = re.compile(r"(?:tranche ferme|\bTF\b)\)?\s?[:=-]?\s?$", re.I)
+_FIRM_AFTER_RE = re.compile(r"\s*(?:en|pour la|sur la|de la)?\s*(?:tranche ferme|TF\b)", re.I)
 _CRIT_SAME_LOT_RE = re.compile(r"\blot\s*(?:n\s*°\s*)?(\d{1,3})\b", re.I)
 
 
@@ -232,6 +258,7 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
     text = sent.text
     arts = {norm for ref in refs for norm in ref.norms}
     hours = [q for q in qtys if q.kind == "hours"]
+    rates = [q for q in qtys if q.kind == "rate"]
     pct = [q for q in qtys if q.kind == "percent" and q.of_hours]
     fte = [q for q in qtys if q.kind == "fte"]
 
@@ -299,12 +326,28 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
 
     # -- insertion contract -------------------------------------------------------------
     contract = sent.pos.get("INS_CONTRACT", [])
-    support = sent.pos.get("CONTRACT_SUPPORT", [])
-    if not sent.in_criteria and (contract or (support and (ins or benef))):
-        add("insertion_contract", (contract or support)[0])
+    # "prestations de qualification", "objet est l'accompagnement", "activité support" name an
+    # insertion contract only with insertion or beneficiary words in the same clause (equipment
+    # is qualified too, users are accompanied)
+    people_cues = ("INS_EMPLOY", "BENEF")
+    support = [
+        c
+        for c in sent.pos.get("CONTRACT_SUPPORT", []) + sent.pos.get("INS_CONTRACT_WEAK", [])
+        if (c[0] == "CONTRACT_SUPPORT" and (ins or benef)) or sent.same_part(c, people_cues)
+    ]
+    if not sent.in_criteria and (contract or support):
+        finding = add("insertion_contract", (contract or support)[0])
+        contract_arts = arts & _CONTRACT_ARTS
+        finding.score = 0.95 if contract_arts else 0.85 if contract and (ins or benef) else 0.7
 
     # -- insertion criterion ------------------------------------------------------------
-    crit_cues = list(sent.pos.get("INS_CRIT", []))
+    generic_crit = sent.pos.get("CRIT_GENERIC", [])
+    crit_cues = [
+        c
+        for c in sent.pos.get("INS_CRIT", [])
+        if not any(g[1] < c[2] and c[1] < g[2] for g in generic_crit)
+    ]
+    explicit_crit = bool(crit_cues)
     if sent.in_criteria and not crit_cues:
         crit_cues = (
             sent.pos.get("INS_EMPLOY", [])
@@ -315,7 +358,8 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
             + [c for c in sent.pos.get("CLAUSE_WEAK", []) if not sent.same_part(c, ("LABOUR_LAW",))]
         )
     if crit_cues:
-        add("insertion_criterion", crit_cues[0])
+        finding = add("insertion_criterion", crit_cues[0])
+        finding.score = 0.95 if finding.legal else 0.85 if explicit_crit else 0.7
     else:
         negated_crit = sent.neg.get("INS_CRIT", [])
         if not negated_crit and sent.in_criteria:
@@ -325,23 +369,58 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
 
     # -- insertion clause ---------------------------------------------------------------
     if not sent.in_criteria:
-        strong = sent.pos.get("CLAUSE_STRONG", [])
+        # "une clause obligatoire d'exécution d'insertion par l'activité économique": a clause
+        # noun followed closely by insertion words (not by an organisation name: "clause de
+        # reprise du personnel … Maison de l'emploi")
+        insertion_words = [
+            c for c in sent.pos.get("INS_EMPLOY", []) if "insertion" in sent.cue_text(c)
+        ]
+        strong = sent.pos.get("CLAUSE_STRONG", []) + [
+            c
+            for c in sent.pos.get("CLAUSE_NOUN", [])
+            if sent.same_part(c, ("INS_EMPLOY",))
+            and any(0 <= w[1] - c[2] <= 80 for w in insertion_words)
+        ]
         weak = [
             c
             for c in sent.pos.get("CLAUSE_WEAK", [])
             if not sent.same_part(c, ("LABOUR_LAW",))
             and not (sent.heading_line and sent.end - c[2] <= 3)
         ]
+        # the form wording "conditions d'exécution à caractère social" is voided by a
+        # description that is not insertion (labour law, anti-discrimination) in the sentence
+        generic = [
+            c
+            for c in sent.pos.get("CLAUSE_GENERIC", [])
+            if not (sent.has("LABOUR_LAW") and not (benef or ins or strong))
+        ]
         people = benef or ins
-        named = strong + weak
-        measured = bool(hours or pct or fte)
-        if named or (measured and people) or ((sent.has("HIRE") or sent.has("OBLIG")) and benef):
+        named = strong + weak + generic
+        measured = bool(hours or pct or fte or rates)
+        # an obligation or a hiring verb counts only in the clause (";"-part) of the people
+        bound = any(
+            sent.same_part(c, ("BENEF",))
+            for c in sent.pos.get("OBLIG", []) + sent.pos.get("HIRE", [])
+        ) or any(
+            # "le titulaire devra mettre en oeuvre un dispositif d'insertion professionnelle"
+            sent.same_part(c, ("OBLIG",))
+            and sent.same_part(c, ("CONTRACTOR",))
+            and not sent.same_part(c, ("LABOUR_LAW",))
+            for c in insertion_words
+        )
+        service_users = any(
+            0 <= b[1] - n[2] <= 40 and _SERVICE_GAP_RE.match(text, n[2], b[1])
+            for n in sent.pos.get("SERVICE_NOUN", [])
+            for b in sent.pos.get("BENEF", [])
+        )
+        if service_users and not strong:
+            # the people are the users of the service bought (training of jobseekers): their
+            # hours are the service's volume, the verbs its description
+            measured = bound = False
+            people = False
+        if named or (measured and people) or bound:
             anchor = (named or sent.pos.get("BENEF") or sent.pos.get("INS_EMPLOY") or [None])[0]
-            relevant = [
-                c
-                for c in sent.cues
-                if c[0] in ("CLAUSE_STRONG", "CLAUSE_WEAK", "BENEF", "INS_EMPLOY")
-            ]
+            relevant = [c for c in sent.cues if c[0] in _CLAUSE_RELEVANT]
             optional = bool(relevant) and all(c in sent.optional for c in relevant)
             if optional and anchor is not None:
                 ps, pe = sent.part_of(anchor[1])
@@ -353,7 +432,7 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
                 pass  # "réservé aux SIAE … proportion minimale de travailleurs défavorisés"
             elif not optional:
                 clause_word = any("clause" in sent.cue_text(c).lower() for c in named)
-                add(
+                finding = add(
                     "insertion_clause",
                     anchor,
                     percent=pct[0].value if pct else None,
@@ -361,14 +440,47 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
                     clause_word=clause_word,
                     named=bool(strong),
                     weak=not strong and not measured,
+                    # only the form's generic wording ("clause sociale", "conditions
+                    # d'exécution à caractère social"): what it asks is in the CCAP
+                    unspecified=not (strong or measured or people or bound),
                 )
+                if rates:
+                    finding.rate = {"hours": _num(rates[0].value), "per": rates[0].per}
+                finding.score = _clause_score(finding, strong, measured, people)
     if sent.has("OPP_TEXT") and not any(f.label == "insertion_clause" for f in found):
         add("clause_opp", sent.pos["OPP_TEXT"][0], kind="opp")
-    for label in ("CLAUSE_STRONG", "CLAUSE_WEAK"):
+    for label in ("CLAUSE_STRONG", "CLAUSE_WEAK", "CLAUSE_GENERIC"):
         if sent.neg.get(label) and not any(f.label == "insertion_clause" for f in found):
             add("insertion_clause", sent.neg[label][0], negated=True)
             break
+    for f in found:
+        if f.label in _RESERVED_LABELS and not f.negated:
+            # a reservation is a predicate plus the structures or the article it reserves to
+            f.score = 0.95 if f.legal is not None else 0.85
     return found
+
+
+def _num(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _clause_score(finding: Finding, strong: list[Cue], measured: bool, people: bool) -> float:
+    """How sure one clause statement is: an article or a figure makes it « sûr »; a clause
+    noun with its beneficiaries too; generic wording (« clause sociale », « conditions
+    d'exécution à caractère social ») or beneficiaries with a verb stay « probable »."""
+    if finding.legal is not None and (strong or measured or people):
+        return 0.95
+    if measured and (strong or people):
+        return 0.95
+    if measured or (strong and people):
+        return 0.9
+    if strong:
+        return 0.85
+    if finding.legal is not None:
+        return 0.75
+    if people:
+        return 0.7
+    return 0.6
 
 
 def _scope(
@@ -410,6 +522,16 @@ def _hours_of_sentence(
         if near:
             best = min(near, key=lambda m: min(abs(q.start - m.end), abs(m.start - q.end)))
             lot_hours.setdefault(best.ids[0], q.value)
+    values = [q.value for q in hours]
+    if (
+        len(values) >= 3
+        and values[0] == max(values)
+        and abs(sum(values) - 2 * values[0]) < 0.5
+        and _BREAKDOWN_RE.search(text, hours[0].end, hours[1].start)
+    ):
+        # "250 heures, soit 120 heures en tranche ferme et 130 heures en tranche optionnelle":
+        # one figure is the sum of the others, which break it down
+        return max(values), lot_hours
     totals = [
         q
         for q in hours
@@ -449,6 +571,8 @@ def decide(text: str, analysis: Analysis, cues: list[Cue]) -> None:
     mentions = analysis.mentions
     m_starts = [m.start for m in mentions]
     findings: list[Finding] = []
+    #: sentence index → its insertion-clause finding (for "Cet engagement représente …")
+    last_clause: dict[int, Finding] = {}
     for si in sorted(by_sentence):
         sent_cues = by_sentence[si]
         labels = {c[0] for c in sent_cues}
@@ -464,6 +588,10 @@ def decide(text: str, analysis: Analysis, cues: list[Cue]) -> None:
             "LABOUR_LAW",
             "BOILERPLATE",
             "ALL_LOTS",
+            "CLAUSE_NOUN",
+            "CRIT_GENERIC",
+            "SERVICE_NOUN",
+            "CONTRACTOR",
         }:
             if "ALLOT_POS" not in labels and "ALLOT_NEG" not in labels:
                 continue
@@ -483,6 +611,24 @@ def decide(text: str, analysis: Analysis, cues: list[Cue]) -> None:
                 )
                 analysis.criteria_same_as[lot] = source
         sentence_findings = _evaluate(sent, sent_refs, sent_qtys)
+        previous = last_clause.get(si - 1)
+        follow: Finding | None = None
+        if (
+            previous is not None
+            and sent.has("CLAUSE_ANAPHOR")
+            and not any(f.label == "insertion_clause" for f in sentence_findings)
+            and any(q.kind in ("hours", "rate") for q in sent_qtys)
+        ):
+            # "… réaliser une action d'insertion … . Cet engagement représente 700 heures":
+            # the figures of the clause stated just before
+            anchor = sent.pos["CLAUSE_ANAPHOR"][0]
+            qs, qe = _quote_span(text, s, e, anchor[1])
+            follow = Finding("insertion_clause", qs, qe, si, lots=previous.lots, named=True)
+            rate = next((q for q in sent_qtys if q.kind == "rate"), None)
+            if rate is not None:
+                follow.rate = {"hours": _num(rate.value), "per": rate.per}
+            follow.score = 0.9
+            sentence_findings.append(follow)
         all_lots = sent.has("ALL_LOTS")
         line_start, line_end = layout.lines[sent.line]
         line_excluded = tuple(
@@ -492,11 +638,16 @@ def decide(text: str, analysis: Analysis, cues: list[Cue]) -> None:
             for lot in m.ids
         )
         for finding in sentence_findings:
+            if finding is follow and follow.lots is not None:
+                continue  # keeps the lots of the clause it continues
             _scope(text, analysis, finding, sent_mentions, all_lots)
             if finding.lots is None and line_excluded:
                 # "Chaque titulaire … . Le lot 3 n'est pas concerné." (same paragraph)
                 finding.excluded = tuple(dict.fromkeys(finding.excluded + line_excluded))
+            if finding.label == "insertion_clause" and not finding.negated:
+                last_clause[si] = finding
         findings.extend(sentence_findings)
+    _anaphoric_scope(text, analysis, findings)
     _allotment(text, analysis, cues)
     _resolve_res_ws(text, analysis, findings, cues)
     contract_sentences = {
@@ -520,6 +671,55 @@ def decide(text: str, analysis: Analysis, cues: list[Cue]) -> None:
     analysis.findings = findings
 
 
+def _anaphoric_scope(text: str, analysis: Analysis, findings: list[Finding]) -> None:
+    """« …7 % des heures à l'insertion. Cette clause s'applique aux lots 2 et 4. »: the next
+    sentence refers back to the statement (« cette clause », « elle ») and names its lots;
+    the statement takes them (« ne concerne pas le lot 3 » excludes them instead). Only
+    statements with no lots of their own are rescoped."""
+    layout = analysis.layout
+    if layout is None or not analysis.mentions or not findings:
+        return
+    pattern = anaphora_re()
+    m_starts = [m.start for m in analysis.mentions]
+    by_sentence: dict[int, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.lots is None and not f.negated:
+            by_sentence[f.sentence].append(f)
+    for si, group in by_sentence.items():
+        if si + 1 >= len(layout.sentences):
+            continue
+        s, e = layout.sentences[si + 1]
+        m = pattern.match(text, s, e)
+        named = _in(m_starts, analysis.mentions, s, e) if m else []
+        if not named:
+            continue
+        negative = bool(re.search(r"\bne\s+\S+$|\bne\b", text[s : m.end()], re.I))
+        ids = tuple(dict.fromkeys(x for n in named if not (n.excluded or negative) for x in n.ids))
+        excluded = tuple(x for n in named if n.excluded or negative for x in n.ids)
+        for f in group:
+            if ids:
+                f.lots = ids
+            if excluded:
+                f.excluded = tuple(dict.fromkeys(f.excluded + excluded))
+    # « Le lot n° 4 est réservé. Il est réservé aux entreprises adaptées… »: the pronoun
+    # takes the lots the sentence before names
+    back = back_anaphora_re()
+    for si, group in by_sentence.items():
+        s, e = layout.sentences[si]
+        if si == 0 or not back.match(text, s, e):
+            continue
+        ps, pe = layout.sentences[si - 1]
+        ids = tuple(
+            dict.fromkeys(
+                x for n in _in(m_starts, analysis.mentions, ps, pe) if not n.excluded for x in n.ids
+            )
+        )
+        if ids:
+            for f in group:
+                if f.lots is None:
+                    f.lots = ids
+
+
 def _allotment(text: str, analysis: Analysis, cues: list[Cue]) -> None:
     positive = [c for c in cues if c[0] == "ALLOT_POS" and c not in analysis.negated]
     negative = [c for c in cues if c[0] == "ALLOT_NEG"] + [
@@ -527,19 +727,30 @@ def _allotment(text: str, analysis: Analysis, cues: list[Cue]) -> None:
     ]
     technical = any(c[0] == "LOTS_TECH" for c in cues)
     ids = list(dict.fromkeys(h.lot_id for h in analysis.lots.headers))
-    count = None
-    for cue in positive:
-        m = re.search(r"\b(\d{1,3})\s+lots\b", text[cue[1] : cue[2]])
-        if m:
-            count = int(m.group(1))
-            break
+    # « Allotissement : 11 lots », « comporte 8 lots », « NOMBRE DE LOTS 24 »: the count may
+    # sit on the line after its label, where no phrase cue reaches (lots.lot_count)
+    stated = lot_count(text)
+    count = stated[0] if stated else None
+    if count is None:
+        for cue in positive:
+            m = re.search(r"\b(\d{1,3})\s+lots\b", text[cue[1] : cue[2]])
+            if m:
+                count = int(m.group(1))
+                break
     analysis.lot_count = count
     if analysis.lots.single_lot_marker and not ids:
         allotted = False
     elif negative and not (positive and len(ids) >= 2):
         allotted = False
+    elif count is not None and not (technical and not positive):
+        allotted = count >= 2
+    elif positive and len(ids) == 1:
+        # « divisé en lots : oui » over a single lot: lot 1 is the whole contract; a lot
+        # numbered further (« Lot nº : 04 ») is one lot of a larger operation, unless the
+        # notice relaunches that lot alone
+        allotted = ids[0] != "1" and not relaunch(text)
     elif positive:
-        allotted = count is None or count >= 2
+        allotted = True
     else:
         allotted = len(ids) >= 2 and not technical
     analysis.allotted = allotted
@@ -548,6 +759,8 @@ def _allotment(text: str, analysis: Analysis, cues: list[Cue]) -> None:
     if positive:
         s, e = layout.sentences[layout.sentence_of(positive[0][1])]
         analysis.allotment_evidence = _quote_span(text, s, e, positive[0][1])
+    elif stated:
+        analysis.allotment_evidence = (stated[1], stated[2])
     elif analysis.lots.headers:
         h = analysis.lots.headers[0]
         analysis.allotment_evidence = (h.line_start, h.line_end)
@@ -606,6 +819,9 @@ def _resolve_res_ws(
                             finding.lots,
                             ref,
                             kind="res-ws",
+                            # the form's wording settled by the article: sure; by structures
+                            # named elsewhere in the notice: probable
+                            score=0.9 if ref is not None else 0.75,
                         )
                     )
 
@@ -628,3 +844,11 @@ def _hours(text: str, analysis: Analysis, findings: list[Finding]) -> None:
         total, lot_hours = _hours_of_sentence(text, s, e, sent_hours, sent_mentions, lots_here)
         finding.hours = total
         finding.lot_hours = lot_hours
+        firm = [
+            q.value
+            for q in sent_hours
+            if _FIRM_BEFORE_RE.search(text, max(s, q.start - 40), q.start)
+            or _FIRM_AFTER_RE.match(text, q.end, min(e, q.end + 25))
+        ]
+        if firm and len(firm) < len(sent_hours):
+            finding.firm_hours = sum(firm)

@@ -13,6 +13,13 @@ Definitions:
 * **insertion hours** (« Heures d'insertion »): exact-match rate of ``insertion_hours``
   over the notices where the gold or the prediction gives hours (a value on one side and
   ``null`` on the other is a miss); the rate over gold notices with hours is also given.
+* a gold label that is ``null`` is **not scored** for that notice (the real BOAMP clause
+  sections say nothing about allotment: ``allotted: null``); a ``null`` ``allotted`` also
+  skips lot attribution.
+* **social** (« étiquettes sociales ») sums TP/FP/FN over the six social labels only.
+* **false social alerts** (« Fausses alertes sociales ») : among the gold notices with no
+  social label, those that get at least one social label — what a subscriber would receive
+  for nothing. Given as « N / M ».
 """
 
 from __future__ import annotations
@@ -37,6 +44,50 @@ def _lot_key(raw: Any) -> str | None:
     return normalise_lot_id(raw) or (str(raw) if raw is not None else None)
 
 
+def _id_order(lot_id: str) -> tuple[int, str]:
+    """Sort key that puts ``"2"`` before ``"10"``."""
+    return (len(lot_id), lot_id)
+
+
+def lot_lists(gold: list[dict], by_id: dict[str, dict]) -> dict[str, Any]:
+    """Lot lists exactly right: over the gold-allotted notices, those whose predicted lot ids
+    equal the gold ones as sets, both normalised (``"02"`` = ``"2"``, ``"Lot 1.1"`` =
+    ``"1.1"``); a notice predicted not allotted has no lots and counts as wrong. Titles are
+    not compared (a count with no list has none). An allotted gold notice with an empty
+    ``lots`` (some real annotations leave « 33 lots » unlisted) cannot be checked: it is
+    counted apart (``unlisted``), never as right."""
+    total = correct = unlisted = 0
+    wrong: list[dict[str, Any]] = []
+    for record in gold:
+        if not (record.get("labels") or {}).get("allotted"):
+            continue
+        if not record.get("lots"):
+            unlisted += 1
+            continue
+        notice_id = str(record.get("id"))
+        pred = by_id.get(notice_id) or {}
+        wanted = {_lot_key(lot.get("id")) for lot in record.get("lots") or []}
+        got = {_lot_key(lot.get("id")) for lot in pred.get("lots") or []}
+        total += 1
+        if got == wanted:
+            correct += 1
+        else:
+            wrong.append(
+                {
+                    "id": notice_id,
+                    "missing": sorted((x for x in wanted - got if x), key=_id_order),
+                    "extra": sorted((x for x in got - wanted if x), key=_id_order),
+                }
+            )
+    return {
+        "total": total,
+        "correct": correct,
+        "accuracy": correct / total if total else None,
+        "unlisted": unlisted,
+        "wrong": wrong,
+    }
+
+
 def evaluate(gold: Iterable[dict], predictions: Iterable[dict]) -> dict[str, Any]:
     """Compare predictions (classifier results) with gold records, matched by ``id``."""
     gold = list(gold)
@@ -46,6 +97,8 @@ def evaluate(gold: Iterable[dict], predictions: Iterable[dict]) -> dict[str, Any
     lots_total = lots_ok = social_total = social_ok = 0
     hours_total = hours_ok = gold_hours_total = gold_hours_ok = 0
     missing = errors = 0
+    ordinary_total = 0
+    false_alerts: list[dict[str, Any]] = []
     for record in gold:
         notice_id = str(record.get("id"))
         pred = by_id.get(notice_id)
@@ -56,7 +109,14 @@ def evaluate(gold: Iterable[dict], predictions: Iterable[dict]) -> dict[str, Any
             errors += 1
         gold_labels = record.get("labels") or {}
         pred_labels = pred.get("labels") or {}
+        if all(gold_labels.get(label) is False for label in SOCIAL):
+            ordinary_total += 1
+            alerted = [label for label in SOCIAL if pred_labels.get(label)]
+            if alerted:
+                false_alerts.append({"id": notice_id, "labels": alerted})
         for label in LABELS:
+            if label in gold_labels and gold_labels[label] is None:
+                continue  # not annotated for this notice: not scored
             g = bool(gold_labels.get(label))
             p = bool(pred_labels.get(label))
             key = "tp" if g and p else "fp" if p else "fn" if g else "tn"
@@ -117,6 +177,10 @@ def evaluate(gold: Iterable[dict], predictions: Iterable[dict]) -> dict[str, Any
     fp = sum(c["fp"] for c in counts.values())
     fn = sum(c["fn"] for c in counts.values())
     micro_p, micro_r, micro_f = _prf(tp, fp, fn)
+    s_tp = sum(counts[label]["tp"] for label in SOCIAL)
+    s_fp = sum(counts[label]["fp"] for label in SOCIAL)
+    s_fn = sum(counts[label]["fn"] for label in SOCIAL)
+    social_p, social_r, social_f = _prf(s_tp, s_fp, s_fn)
     n = len(LABELS)
     return {
         "notices": len(gold),
@@ -130,6 +194,20 @@ def evaluate(gold: Iterable[dict], predictions: Iterable[dict]) -> dict[str, Any
             "tp": tp,
             "fp": fp,
             "fn": fn,
+        },
+        "social": {
+            "precision": social_p,
+            "recall": social_r,
+            "f1": social_f,
+            "tp": s_tp,
+            "fp": s_fp,
+            "fn": s_fn,
+        },
+        "false_alerts": {
+            "count": len(false_alerts),
+            "ordinary": ordinary_total,
+            "rate": len(false_alerts) / ordinary_total if ordinary_total else None,
+            "notices": false_alerts,
         },
         "macro": {
             "precision": sum(v["precision"] for v in per_label.values()) / n,
@@ -152,6 +230,7 @@ def evaluate(gold: Iterable[dict], predictions: Iterable[dict]) -> dict[str, Any
             "gold_correct": gold_hours_ok,
             "gold_accuracy": gold_hours_ok / gold_hours_total if gold_hours_total else None,
         },
+        "lot_lists": lot_lists(gold, by_id),
         "mistakes": mistakes,
     }
 
@@ -160,8 +239,9 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:5.1f} %".replace(".", ",")
 
 
-def format_report(report: dict[str, Any]) -> str:
-    """The report as a French table for the terminal."""
+def format_report(report: dict[str, Any], mistakes: bool = True) -> str:
+    """The report as a French table for the terminal; with ``mistakes``, the list of errors
+    (notice, label, FP/FN) follows, which is where rule work starts."""
     header = (
         f"{'Étiquette':<22} | {'Précision':>9} | {'Rappel':>9} | {'F1':>9}"
         f" | {'VP':>4} | {'FP':>4} | {'FN':>4}"
@@ -178,7 +258,10 @@ def format_report(report: dict[str, Any]) -> str:
 
     lines = [f"Évaluation sur {report['notices']} avis", header, rule]
     lines += [row(label, v) for label, v in report["labels"].items()]
-    lines += [rule, row("micro", report["micro"]), row("macro", report["macro"], counts=False)]
+    lines += [rule, row("micro", report["micro"])]
+    if "social" in report:
+        lines.append(row("étiquettes sociales", report["social"]))
+    lines.append(row("macro", report["macro"], counts=False))
     lots = report["lots"]
     hours = report["hours"]
     lines += [
@@ -191,9 +274,34 @@ def format_report(report: dict[str, Any]) -> str:
         f" prédiction ; {hours['gold_correct']}/{hours['gold_total']} des avis annotés avec"
         " des heures)",
     ]
+    lists = report.get("lot_lists")
+    if lists:
+        unlisted = lists.get("unlisted")
+        lines.append(
+            f"Liste des lots exacte pour {lists['correct']} / {lists['total']} avis allotis"
+            f" ({_pct(lists['accuracy']).strip()}, identifiants normalisés"
+            + (f" ; {unlisted} sans liste annotée, non comptés" if unlisted else "")
+            + ")"
+        )
+    alerts = report.get("false_alerts")
+    if alerts:
+        lines.append(
+            f"Fausses alertes sociales : {alerts['count']} / {alerts['ordinary']}"
+            f" ({_pct(alerts['rate']).strip()} des avis sans étiquette sociale)"
+        )
     if report.get("missing_predictions") or report.get("prediction_errors"):
         lines.append(
             f"Prédictions manquantes : {report['missing_predictions']} ;"
             f" en erreur : {report['prediction_errors']}"
         )
+    if mistakes and report.get("mistakes"):
+        lines += ["", f"Erreurs ({len(report['mistakes'])}) :"]
+        lines += [f"  {m['id']}  {m['label']}  {m['error']}" for m in report["mistakes"]]
+    if mistakes and lists and lists["wrong"]:
+        lines += ["", f"Listes de lots erronées ({len(lists['wrong'])}) :"]
+        lines += [
+            f"  {w['id']}  manquants : {', '.join(w['missing']) or '—'} ;"
+            f" en trop : {', '.join(w['extra']) or '—'}"
+            for w in lists["wrong"]
+        ]
     return "\n".join(lines)

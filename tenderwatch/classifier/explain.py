@@ -150,7 +150,19 @@ def explain(result: dict[str, Any]) -> list[str]:
 
 
 def _hours(result: dict[str, Any], evidence: list[dict[str, Any]]) -> str:
+    wording = _wording()
+    if "insertion_clause" in (result.get("unspecified") or []):
+        # only the form's generic wording: the clause itself is in the CCAP
+        return wording["unspecified"]
     total = result.get("insertion_hours")
+    rate = result.get("insertion_rate")
+    if not total and rate:
+        per = str(rate.get("per", ""))
+        if per.endswith(" EUR"):
+            return wording["rate_amount"].format(
+                hours=_number(rate.get("hours")), amount=_number(float(per.split()[0]))
+            )
+        return wording["rate_period"].format(hours=_number(rate.get("hours")), period=per)
     clause = [e for e in evidence if e.get("label") == "insertion_clause" and not e.get("negated")]
     per_lot = {e["lot"]: e["hours"] for e in clause if e.get("lot") and e.get("hours")}
     if total:

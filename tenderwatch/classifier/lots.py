@@ -29,6 +29,11 @@ def _layout() -> dict:
 
 
 @cache
+def _single_lot_ids() -> frozenset[str]:
+    return frozenset(_layout()["single_lot_ids"])
+
+
+@cache
 def _number_words() -> dict[str, int]:
     table = data("number_words.json")
     words = dict(table["units"])
@@ -38,8 +43,14 @@ def _number_words() -> dict[str, int]:
 
 
 def _id_pattern() -> str:
+    """A lot id: ``12``, ``2A``, ``1.1`` (sub-lot), ``A`` or ``D1`` (letters are taken in
+    capitals only, so that "lot a …" — a folded "lot à" — is never an id), or a number word."""
     words = sorted(_number_words(), key=len, reverse=True)
-    return r"(?:\d{1,4}(?:[A-Z](?![A-Za-z]))?|(?:" + "|".join(words) + r")\b)"
+    return (
+        r"(?:\d{1,4}(?:\.\d{1,3})*(?:[A-Z](?![A-Za-z]))?"
+        r"|(?-i:[A-Z]{1,2}\d{0,3})(?![\w]|\.\d)"
+        r"|(?:" + "|".join(words) + r")\b)"
+    )
 
 
 def normalise_lot_id(raw: object) -> str | None:
@@ -53,7 +64,7 @@ def normalise_lot_id(raw: object) -> str | None:
     text = fold(str(raw)).strip().lower()
     text = re.sub(r"^(?:lots?|lot\(s\))\b", "", text).strip(" -:#")
     text = re.sub(r"^(?:n\s*[°o]s?\.?|numeros?|num\.?)\s*", "", text).strip(" -:#.")
-    if not text:
+    if not text or text in _single_lot_ids():
         return None
     m = re.fullmatch(r"0*(\d+)\s*-?\s*([a-z]?)", text)
     if m:
@@ -61,6 +72,12 @@ def normalise_lot_id(raw: object) -> str | None:
         if int(number) == 0 and not letter:
             return None
         return f"{int(number)}{letter.upper()}"
+    m = re.fullmatch(r"\d+(?:\.\d+)+", text)
+    if m:  # "01.1" → "1.1": sub-lots keep their dots, each part loses its leading zeros
+        return ".".join(str(int(part)) for part in text.split("."))
+    m = re.fullmatch(r"([a-z]{1,2})\s*-?\s*0*(\d{1,3})", text)
+    if m:  # "D01" → "D1"
+        return f"{m.group(1).upper()}{int(m.group(2))}"
     value = parse_words(text)
     if value:
         return str(value)
@@ -102,24 +119,27 @@ _I = re.I | re.M
 _ID = _id_pattern()
 _EFORMS_RE = re.compile(r"^[ \t]*\d+(?:\.\d+)*\s+Lot\s*:\s*LOT-(?P<id>\d{1,4})\s*$", _I)
 _JOUE_ONE_LINE_RE = re.compile(
-    r"^[^\n]*?Intitule\s*:[ \t]*(?P<title>[^\n]*?)[ \t]*Lot\s*n\s*[°o]\.?\s*:?\s*(?P<id>"
-    + _ID
-    + r")[ \t]*$",
+    r"^[^\n]*?Intitule\s*:[ \t]*(?P<title>[^\n]*?)[ \t]*"
+    r"Lot\s*n\s*[°o]\.?[ \t]*:?[ \t]*(?:Lot[ \t]*)?(?P<id>" + _ID + r")[ \t]*$",
     _I,
 )
 _JOUE_SPLIT_RE = re.compile(  # TED: "II.2.1)Intitulé:" / "Nautilis" / "Lot nº: 1"
     r"^[^\n]*Intitule\s*:[ \t]*(?P<title>[^\n]*)\n"
     r"(?:(?![ \t]*Lot\b)[ \t]*(?P<title3>[^\n]+)\n)?"
     r"(?:[ \t]*Lot\s+(?P<id2>\d{1,3})\s*:\s*(?P<title2>[^\n]*)\n)?"
-    r"[ \t]*Lot\s*n\s*[°o]\.?\s*:?\s*(?P<id>" + _ID + r")[ \t]*$",
+    r"[ \t]*Lot\s*n\s*[°o]\.?[ \t]*:?[ \t]*(?:Lot[ \t]*)?(?P<id>" + _ID + r")[ \t]*$",
     _I,
 )
 _LOTNO_INTITULE_RE = re.compile(
-    r"^[ \t]*Lot\s*n\s*[°o]\.?\s*:?\s*(?P<id>" + _ID + r")\s+Intitule\s*:\s*(?P<title>[^\n]+?)\s*$",
+    r"^[ \t]*Lot\s*n\s*[°o]\.?[ \t]*:?[ \t]*(?P<id>"
+    + _ID
+    + r")\s+Intitule\s*:\s*(?P<title>[^\n]+?)\s*$",
     _I,
 )
 _GENERIC_RE = re.compile(
-    r"^[ \t]*(?:[-•*]\s*)?Lot(?:\(s\)|s)?\s*(?:n\s*[°o]s?\.?\s*|numero\s*)?:?\s*(?P<id>"
+    r"^[ \t]*(?:"
+    + _layout()["lot_bullet"]
+    + r"[ \t]*)?Lot(?:\(s\)|s)?[ \t]*(?:n[ \t]*[°o]s?\.?[ \t]*|numero[ \t]*)?:?[ \t]*(?P<id>"
     + _ID
     + r")(?P<sep>[ \t]*(?:[:.)]|[ \t]-[ \t])[ \t]*-?[ \t]*|[ \t]*$)(?P<title>[^\n]*)$",
     _I,
@@ -249,6 +269,8 @@ def find_headers(text: str) -> LotLayout:
         else:
             kind = "titled"
         add(m.group("id"), kind, m.start(), m.end(), title)
+    for raw_id, row_start, row_end, title in _table_headers(text):
+        add(raw_id, "titled", row_start, row_end, title)
     if not headers:
         for line in re.finditer(r"^[^\n]*$", text, re.M):
             found = list(_INLINE_RE.finditer(line.group(0)))
@@ -263,6 +285,160 @@ def find_headers(text: str) -> LotLayout:
     layout.headers = headers
     layout.sections = _sections(text, headers)
     return layout
+
+
+# -- tables of lots ----------------------------------------------------------------------
+
+_TABLE_RULE_RE = re.compile(r"^[ \t|:+-]*-[ \t|:+-]*$", re.M)
+_AMOUNT_TAIL_RE = re.compile(
+    r"(?:[ \t]+(?:\d[\d .,]*[ \t]*(?:€|euros?\b|eur\b|k€)?|€|euros?\b|ht\b|ttc\b)\.?)+[ \t]*$",
+    re.I,
+)
+_AMOUNT_LINE_RE = re.compile(
+    r"[ \t]*\d[\d .,]*[ \t]*(?:€|euros?|eur|k€)[ \t]*(?:ht|ttc)?[ \t]*", re.I
+)
+
+
+@cache
+def _table_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Header row on one line (cells split by ``|``, or by spaces: tabs become spaces when
+    the text is normalised), lot-column cell alone on its line, title-column cell alone."""
+    lot_col, title_col = _layout()["table_lot_column"], _layout()["table_title_column"]
+    return (
+        re.compile(r"^[ \t|]*" + lot_col + r"(?:[ \t]*\|[ \t]*|[ \t]+)" + title_col + r"\b", _I),
+        re.compile(r"^[ \t|]*" + lot_col + r"[ \t|]*$", _I),
+        re.compile(r"^[ \t|]*" + title_col + r"[ \t|]*$", _I),
+    )
+
+
+_ROW_RE = re.compile(
+    r"[ \t]*\|?[ \t]*(?:lot[ \t]*(?:n[ \t]*[°o]\.?[ \t]*)?)?(?P<id>" + _ID + r")"
+    r"[ \t]*(?:\||[:.)]|[ \t]-[ \t]|[ \t])[ \t]*(?P<rest>[^\s|][^\n]*)$",
+    re.I,
+)
+_CELL_ID_RE = re.compile(r"[ \t]*(?:lot[ \t]*)?(?P<id>" + _ID + r")[ \t]*", re.I)
+
+
+def _table_headers(text: str) -> list[tuple[str, int, int, tuple[int, int] | None]]:
+    """Lots given as a table: a header row with a lot column then a title column
+    (« N° de lot | Désignation | Montant »), then one row per lot. Three renderings of a
+    table as text are read: cells split by ``|``; cells split by spaces (the title runs to
+    the end of the row, a trailing amount cut off); one cell per line (HTML tables
+    flattened: id line, title line, optional amount line). At least two rows are needed.
+    Returns ``(raw id, row start, row end, title span)``."""
+    one_line, lot_alone, title_alone = _table_res()
+    lines = list(_line_iter(text, 0))
+    found: list[tuple[str, int, int, tuple[int, int] | None]] = []
+    i = 0
+    while i < len(lines):
+        s, e = lines[i]
+        if "lot" not in text[s:e].lower():
+            i += 1
+            continue
+        rows: list[tuple[str, int, int, tuple[int, int] | None]] = []
+        j = i + 1
+        if one_line.match(text, s, e):
+            piped = "|" in text[s:e]
+            while j < len(lines):
+                rs, re_ = lines[j]
+                if _TABLE_RULE_RE.match(text, rs, re_):
+                    j += 1
+                    continue
+                m = _ROW_RE.match(text, rs, re_)
+                if not m:
+                    break
+                t_start = m.start("rest")
+                if piped:
+                    bar = text.find("|", t_start, re_)
+                    t_end = bar if bar >= 0 else re_
+                else:
+                    tail = _AMOUNT_TAIL_RE.search(text, t_start, re_)
+                    t_end = tail.start() if tail else re_
+                rows.append((m.group("id"), rs, re_, _clean_title(text, t_start, t_end)))
+                j += 1
+        elif lot_alone.match(text, s, e) and j < len(lines) and title_alone.match(text, *lines[j]):
+            j += 1
+            # further header cells (« Montant », « Estimation ») before the first row
+            skipped = 0
+            while (
+                j < len(lines)
+                and skipped < 3
+                and not _CELL_ID_RE.fullmatch(text, *lines[j])
+                and len(text[slice(*lines[j])].strip()) <= 40
+            ):
+                j += 1
+                skipped += 1
+            while j + 1 < len(lines):
+                (a_s, a_e), (b_s, b_e) = lines[j], lines[j + 1]
+                m = _CELL_ID_RE.fullmatch(text, a_s, a_e)
+                if not m or not text[b_s:b_e].strip() or _CELL_ID_RE.fullmatch(text, b_s, b_e):
+                    break
+                rows.append((m.group("id"), a_s, b_e, _clean_title(text, b_s, b_e)))
+                j += 2
+                while j < len(lines) and _AMOUNT_LINE_RE.fullmatch(text, *lines[j]):
+                    j += 1  # an amount column
+        if len(rows) >= 2:
+            found.extend(rows)
+            i = j
+        else:
+            i += 1
+    return found
+
+
+# -- lot count, relaunch ----------------------------------------------------------------
+
+
+@cache
+def _count_res() -> list[re.Pattern[str]]:
+    return [re.compile(p, _I) for p in _layout()["lot_count"]]
+
+
+def lot_count(text: str) -> tuple[int, int, int] | None:
+    """The number of lots a notice states (« Allotissement : 11 lots », « La consultation
+    comporte 8 lots », « NOMBRE DE LOTS 24 »), with the span of the statement; ``None``
+    when no count is stated. « Nombre maximal de lots » is a limit, not a count."""
+    if "lot" not in text.lower():
+        return None
+    best: tuple[int, int, int] | None = None
+    for pattern in _count_res():
+        for m in pattern.finditer(text):
+            if re.search(r"(?:maxim|minim)\w*\s*$", text[max(0, m.start() - 12) : m.start()]):
+                continue
+            value = _count(m.group("n"))
+            if value and (best is None or m.start() < best[1]):
+                best = (value, m.start(), m.end())
+                break
+    return best
+
+
+@cache
+def anaphora_re() -> re.Pattern[str]:
+    """A sentence that refers back to the clause before it and says which lots it concerns
+    (« Cette clause s'applique aux lots 2 et 4 »); use with ``.match(text, start, end)``."""
+    return re.compile(_layout()["lot_scope_anaphora"], re.I)
+
+
+@cache
+def back_anaphora_re() -> re.Pattern[str]:
+    """A reservation whose subject is a pronoun (« Il est réservé aux ESAT ») after a sentence
+    that names the lot (« Le lot n° 4 est réservé. »); use with ``.match``."""
+    return re.compile(_layout()["lot_scope_back_anaphora"], re.I)
+
+
+def relaunch(text: str) -> bool:
+    """Whether the notice relaunches one lot of an earlier procedure (« relance du lot 3 »,
+    « lot 3 déclaré infructueux »)."""
+    return re.search(_layout()["lot_relaunch"], text, _I) is not None
+
+
+def complete_ids(ids: list[str], count: int | None) -> list[str] | None:
+    """Lots ``1..count`` when the notice states ``count`` lots and the lots found are some
+    of them (a JOUE form that details only lot 1 of 24): the ids in order; else ``None``."""
+    if not count or count < 2 or count > 300 or len(ids) >= count:
+        return None
+    if not all(i.isdigit() and 1 <= int(i) <= count for i in ids):
+        return None
+    return [str(i) for i in range(1, count + 1)]
 
 
 def _line_iter(text: str, pos: int):
@@ -315,7 +491,10 @@ def _sections(text: str, headers: list[LotHeader]) -> list[tuple[int, int, str]]
 # -- mentions ----------------------------------------------------------------------------
 
 _MENTION_RE = re.compile(
-    r"\b(?P<word>lots?(?:\(s\))?)(?![\w-])[ \t]*(?:n[ \t]*[°o]s?\.?[ \t]*|numeros?[ \t]*)?:?[ \t]*",
+    r"\b(?P<word>lots?(?:\(s\))?)(?![\w-])"
+    # « Lots concernés par la clause d'insertion : 1, 3 et 4 »
+    r"(?:[ \t]+(?:concernes?|vises?|soumis|retenus?|suivants?)\b[^:.;\n]{0,60}:)?"
+    r"[ \t]*(?:n[ \t]*[°o]s?\.?[ \t]*|numeros?[ \t]*)?:?[ \t]*",
     re.I,
 )
 _EFORMS_ID_RE = re.compile(r"\bLOT-(\d{4})\b", re.I)
@@ -326,7 +505,9 @@ _UNIT_AFTER_RE = re.compile(
     re.I,
 )
 _PAREN_RE = re.compile(r"[ \t]*\([^()\n]{0,80}\)")
-_CONNECTOR_RE = re.compile(r"[ \t]*(?P<c>,|\bet\b|\bou\b|\bau\b|\ba\b|-)[ \t]*", re.I)
+_CONNECTOR_RE = re.compile(r"[ \t]*(?P<c>,|&|/|\bet\b|\bou\b|\bau\b|\ba\b|-)[ \t]*", re.I)
+#: "lots n° 1 et n° 3", "lots n°2, n°3 et n°4": the number sign repeated without "lot"
+_NUMERO_RE = re.compile(r"n[ \t]*[°o]s?\.?[ \t]*(?=\d)", re.I)
 _AGAIN_RE = re.compile(r"(?:les?[ \t]+|du[ \t]+)?lots?[ \t]*(?:n[ \t]*[°o]s?\.?[ \t]*)?", re.I)
 _EXCLUDE_BEFORE_RE = re.compile(
     r"(?:sauf|hors|a l.exception d[ue]s?|excepte|autres que|exclusion d[ue]s?)"
@@ -342,6 +523,13 @@ _EXCLUDE_AFTER_RE = re.compile(  # used with .match(text, pos): anchored at pos
 )
 
 
+_LETTER_HEADER_RE = re.compile(
+    r"^[ \t]*(?:[^\w\s][ \t]*)?Lot[ \t]*(?:n[ \t]*[°o]\.?[ \t]*)?:?[ \t]*"
+    r"(?-i:[A-Z]{1,2}\d{0,3})[ \t]*[:.)|-]",
+    re.I | re.M,
+)
+
+
 def _item_value(raw: str) -> str | None:
     return normalise_lot_id(raw)
 
@@ -352,6 +540,9 @@ def find_mentions(text: str) -> list[LotMention]:
     mentions: list[LotMention] = []
     if "lot" not in text.lower():
         return mentions
+    # letter ids ("lot A") only in a notice whose lots are lettered: elsewhere a capital
+    # after "lot" is a folded "à" ("LOTS A BONS DE COMMANDE")
+    letters = _LETTER_HEADER_RE.search(text) is not None
     consumed = 0
     for m in _MENTION_RE.finditer(text):
         if m.start() < consumed:
@@ -371,7 +562,7 @@ def find_mentions(text: str) -> list[LotMention]:
             if not conn:
                 break
             after = conn.end()
-            again = _AGAIN_RE.match(text, after)
+            again = _AGAIN_RE.match(text, after) or _NUMERO_RE.match(text, after)
             if again and again.end() > after:
                 after = again.end()
             elif not plural and conn.group("c").lower() not in ("et", "a", "au"):
@@ -391,7 +582,7 @@ def find_mentions(text: str) -> list[LotMention]:
             else:
                 ids.append(item.group("id"))
             pos = end = item.end()
-        values = [v for v in (_item_value(i) for i in ids) if v]
+        values = [v for v in (_item_value(i) for i in ids) if v and (letters or v[0].isdigit())]
         if not values:
             continue
         excluded = bool(

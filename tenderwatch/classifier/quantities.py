@@ -17,7 +17,8 @@ from tenderwatch.classifier.numerals import NUMBER, number_word_list, parse_numb
 
 @dataclass(frozen=True)
 class Quantity:
-    """A quantity in the normalised text: ``kind`` is ``hours``, ``percent`` or ``fte``."""
+    """A quantity in the normalised text: ``kind`` is ``hours``, ``rate`` (hours per period
+    or per amount), ``percent`` or ``fte``."""
 
     start: int
     end: int
@@ -27,6 +28,22 @@ class Quantity:
     values: tuple[float, ...] = ()
     #: For percentages: whether it is a share of working hours / workforce.
     of_hours: bool = False
+    #: For rates (``kind == "rate"``): what the hours are per: "an", "mois", "10000 EUR".
+    per: str | None = None
+
+
+_AMOUNT_FACTORS = {"k": 1_000, "m": 1_000_000}
+
+
+def _per(match: re.Match[str]) -> str:
+    """The unit of a rate: a period ("an") or an amount in euros ("10000 EUR")."""
+    if match.group("period"):
+        period = match.group("period").lower()
+        return "an" if period == "annee" else period
+    amount = parse_number(match.group("amount")) or 0
+    factor = _AMOUNT_FACTORS.get(match.group("unit")[0].lower(), 1)
+    value = amount * factor
+    return f"{int(value) if float(value).is_integer() else value} EUR"
 
 
 @cache
@@ -35,10 +52,22 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     word_number = rf"(?:(?:{words})(?:[ -]+(?:{words}))*)"
     item = rf"(?:{NUMBER}|{word_number})"
     return {
-        # "1 200 heures", "1.200 h", "500, 250, 200 et 150 heures", "deux mille heures"
+        # "1 200 heures", "1.200 h", "500, 250, 200 et 150 heures", "deux mille heures";
+        # real forms misspell ("2 100 heurs") and glue the next field to the unit ("100
+        # heuresLes modalités", "295 heuresoTranche 2", "1200 hLot 2"): a capital, or a bullet
+        # "o" before a capital, ends the unit as a word boundary does.
         "hours": re.compile(
             rf"(?<![\w,.])(?P<num>{item}(?:\s?(?:,|et)\s?{item})*)"
-            r"\s?(?:heures?|hrs?|h)\b(?![ ]?\d)",
+            r"\s?(?:heures?|heurs?|hrs?|h)(?:\b|(?-i:(?=o?[A-Z])))(?![ ]?\d)",
+            re.I,
+        ),
+        # a rate, not a total: "5 h par tranche de 10 000 € HT", "70 heures / an",
+        # "35 heures par an", "7 heures pour 100 000 euros de travaux"
+        "rate": re.compile(
+            r"(?:\s(?:de travail\s)?d'insertion|\sde travail)?"
+            rf"\s?(?:/|par|pour|chaque)\s?(?:(?P<period>an|annee|mois|semaine|trimestre)\b"
+            rf"|(?:(?:tranche|part|fraction)\s(?:de\s)?)?(?P<amount>{NUMBER})\s?"
+            r"(?P<unit>k€|k\s?euros?|m€|€|euros?|eur\b))",
             re.I,
         ),
         # "Nombre d'heures de travail à réaliser au titre de l'engagement d'insertion : 5043"
@@ -99,10 +128,22 @@ def find_quantities(text: str, blocked: list[tuple[int, int]] | None = None) -> 
     if "h" in text.lower():
         for m in patterns["hours"].finditer(text):
             items = _items(m.group("num"), m.start("num"))
-            items = [(s, v) for s, v in items if not any(b0 <= s < b1 for b0, b1 in blocked)]
+            # the number right before the unit is hours even inside a lot mention ("présent
+            # lot : 100 heures"); earlier list items there are lot numbers ("lot 1, 400 h")
+            items = [
+                (s, v)
+                for i, (s, v) in enumerate(items)
+                if i == len(items) - 1 or not any(b0 <= s < b1 for b0, b1 in blocked)
+            ]
             if not items or any(v <= 0 for _, v in items):
                 continue
             values = tuple(v for _, v in items)
+            rate = patterns["rate"].match(text, m.end())
+            if rate and len(values) == 1:
+                found.append(
+                    Quantity(items[0][0], rate.end(), "rate", values[0], values, per=_per(rate))
+                )
+                continue
             found.append(Quantity(items[0][0], m.end(), "hours", sum(values), values))
         for m in patterns["hours_field"].finditer(text):
             value = parse_number(m.group("num"))

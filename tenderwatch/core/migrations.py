@@ -12,6 +12,71 @@ from sqlite_utils import Database, Migrations
 migrations = Migrations("tenderwatch")
 
 
+class NewerSchemaError(RuntimeError):
+    """The database holds migrations this version of tenderwatch does not know."""
+
+
+class MigrationError(RuntimeError):
+    """A migration failed; its transaction was rolled back, so it is still pending."""
+
+
+def unknown_applied(db: Database) -> list[str]:
+    """Names of applied tenderwatch migrations this version does not define: the database
+    was created or upgraded by a newer tenderwatch, whose schema this code cannot assume."""
+    known = {m.name for m in migrations._migrations}
+    return [m.name for m in migrations.applied(db) if m.name not in known]
+
+
+def check_known(db: Database) -> None:
+    """Refuse a database migrated by a newer tenderwatch (see :func:`unknown_applied`)."""
+    unknown = unknown_applied(db)
+    if unknown:
+        raise NewerSchemaError(
+            "base créée par une version plus récente de tenderwatch (migration "
+            f"{', '.join(unknown)} inconnue) : mettez tenderwatch à jour"
+        )
+
+
+def apply_serialized(db: Database) -> list[str]:
+    """Apply the pending migrations one at a time, each in its own ``BEGIN IMMEDIATE``
+    transaction together with the record of it; return the names applied by this call.
+
+    Why not ``migrations.apply``: it reads the pending list before taking any lock, so two
+    processes opening a new file both try to create the same tables and one fails. Here the
+    write lock is taken first (waiting up to the connection's busy timeout) and the applied
+    list is read again under it, so the second process finds the work done. One transaction
+    per migration means a crash or an error in the middle of one leaves it wholly unapplied
+    (SQLite's DDL is transactional) while the ones before it stay applied.
+    """
+    done: list[str] = []
+    while True:
+        if db.conn.in_transaction:
+            raise RuntimeError("les migrations ne s'appliquent pas dans une transaction ouverte")
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            migrations.ensure_migrations_table(db)
+            check_known(db)
+            pending = migrations.pending(db)
+            if not pending:
+                db.conn.execute("COMMIT")
+                return done
+            step = pending[0]
+            try:
+                step.fn(db)
+            except Exception as exc:
+                raise MigrationError(
+                    f"la migration {step.name} a échoué et n'a pas été appliquée"
+                    f" ({type(exc).__name__} : {exc})"
+                ) from exc
+            migrations._record_applied(db, step.name)
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        done.append(step.name)
+
+
 @migrations(name="0001_initial")
 def m0001_initial(db: Database) -> None:
     """Raw payloads, notices, lots, links, procedures, crawl reports, full-text search."""
@@ -205,3 +270,130 @@ def m0005_classification_content(db: Database) -> None:
     """Which version of a notice's content a classification read: a notice whose content
     changed in place (same id, new payload) is classified again."""
     db["classifications"].add_column("content_hash", str)
+
+
+@migrations(name="0100_board_tables")
+def m0100_board_tables(db: Database) -> None:
+    """The shared veille board (ADR 0010): members and their groups, sign-in nonces, the
+    notices a member added, marks per member and lot, notes, the activity of a notice, a
+    security audit, and the sign-in requests the rate limit counts."""
+    db["board_members"].create(
+        {
+            "id": int,
+            "email": str,  # lower-cased; the sign-in identity
+            "name": str,
+            "structure_name": str,
+            "structure_siret": str,
+            "structure_kind": str,  # EI, ETTI, AI, ACI, EITI, GEIQ, EA, ESAT, EATT
+            "departements": str,  # JSON list: the structure's territory (partner search)
+            "cpv_prefixes": str,  # JSON list: the structure's sectors (partner search)
+            "source": str,  # config | board | cli
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"email", "name", "created_at"},
+    )
+    db["board_members"].create_index(["email"], unique=True)
+    db["board_memberships"].create(
+        {"member_id": int, "group_id": str, "role": str, "source": str, "created_at": str},
+        pk=("member_id", "group_id"),
+        not_null={"role"},
+        foreign_keys=[("member_id", "board_members", "id")],
+    )
+    db["board_memberships"].create_index(["group_id"])
+    db["board_signin"].create(
+        {
+            "nonce": str,  # random, carried signed in the link; single use
+            "member_id": int,
+            "next_url": str,
+            "created_at": str,
+            "expires_at": str,
+            "used_at": str,
+            "revoked_at": str,
+        },
+        pk="nonce",
+        foreign_keys=[("member_id", "board_members", "id")],
+    )
+    db["board_signin"].create_index(["member_id"])
+    db["board_signin_requests"].create(
+        {"id": int, "bucket": str, "at": str}, pk="id", not_null={"bucket", "at"}
+    )
+    db["board_signin_requests"].create_index(["bucket", "at"])
+    db["board_items"].create(
+        {"group_id": str, "notice_id": str, "member_id": int, "added_at": str},
+        pk=("group_id", "notice_id"),
+        foreign_keys=[("notice_id", "notices", "id"), ("member_id", "board_members", "id")],
+    )
+    db["board_marks"].create(
+        {
+            "group_id": str,
+            "notice_id": str,
+            "lot_id": str,  # "" = the whole notice
+            "member_id": int,
+            "status": str,  # vu | interesse | on_repond | cherche_partenaire | pas_pour_nous
+            "reason": str,  # pas_pour_nous: secteur, territoire, montant, delai, ...
+            "label": str,  # pas_pour_nous / clause_mal_detectee: the label concerned
+            "role_wanted": str,  # cherche_partenaire: cotraitance | sous_traitance
+            "text": str,
+            "outcome": str,  # on_repond: depose | gagne | perdu | abandonne
+            "winner": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk=("group_id", "notice_id", "lot_id", "member_id"),
+        not_null={"status", "updated_at"},
+        foreign_keys=[("notice_id", "notices", "id"), ("member_id", "board_members", "id")],
+    )
+    db["board_marks"].create_index(["group_id", "notice_id"])
+    db["board_notes"].create(
+        {
+            "id": int,
+            "group_id": str,
+            "notice_id": str,
+            "member_id": int,
+            "text": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"group_id", "notice_id", "text", "created_at"},
+        foreign_keys=[("notice_id", "notices", "id"), ("member_id", "board_members", "id")],
+    )
+    db["board_notes"].create_index(["group_id", "notice_id"])
+    db["board_activity"].create(
+        {
+            "id": int,
+            "group_id": str,
+            "notice_id": str,
+            "member_id": int,
+            "action": str,
+            "details": str,  # JSON
+            "at": str,
+        },
+        pk="id",
+        not_null={"group_id", "action", "at"},
+    )
+    db["board_activity"].create_index(["group_id", "notice_id"])
+    db["board_audit"].create(
+        {"id": int, "at": str, "actor": str, "action": str, "target": str, "details": str},
+        pk="id",
+        not_null={"at", "action"},
+    )
+
+
+@migrations(name="0200_deliveries_claimed_by")
+def m0200_deliveries_claimed_by(db: Database) -> None:
+    """Which process recorded a delivery's intent (``host/pid/start-time``): a row left
+    ``sending`` by a process that no longer exists was interrupted, and the next run says so
+    at once instead of waiting for the intent to age (issue #8)."""
+    db["deliveries"].add_column("claimed_by", str)
+
+
+@migrations(name="0300_classify_confidence_truncated")
+def m0300_classify_confidence_truncated(db: Database) -> None:
+    """What a classification says beyond its labels: the confidence of each true label
+    (``{"label": {"score", "level"}}``, read by the matcher's ``min_confidence``), whether the
+    text was cut at the classifier's hard limit, and the classifier's warnings (issues #8, #9)."""
+    db["classifications"].add_column("confidence", str)
+    db["classifications"].add_column("truncated", int)
+    db["classifications"].add_column("warnings", str)

@@ -156,7 +156,11 @@ def _from_toml(settings: Settings, path: Path) -> None:
         raise SettingsError(f"{path} : TOML invalide ({exc})") from None
     # Sections that belong to other parts of tenderwatch (groups, schedule, channels) are
     # read by those parts; the harvest only takes what it knows.
-    own = {k: v for k, v in data.items() if k not in ("groups", "schedule", "notify", "classifier")}
+    own = {
+        k: v
+        for k, v in data.items()
+        if k not in ("groups", "schedule", "notify", "classifier", "web")  # web: core/board.py
+    }
     sources = own.pop("sources", {})
     if not isinstance(sources, Mapping):
         raise SettingsError(f"{path} : [sources] doit être une section")

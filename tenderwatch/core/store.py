@@ -8,8 +8,12 @@ normalised again, so a second crawl of the same data adds nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +21,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from tenderwatch.core.migrations import migrations
+from tenderwatch.core.migrations import (
+    MigrationError,
+    NewerSchemaError,
+    apply_serialized,
+    check_known,
+    migrations,
+)
 from tenderwatch.core.records import (
     AWARD,
     CALL_FOR_TENDERS,
@@ -58,39 +68,164 @@ _TO_RECLASSIFY = (
     "SELECT n.id, n.title, n.text, n.published, n.signals, n.content_hash FROM notices n"
     " ORDER BY n.published, n.id LIMIT ?"
 )
+# ``{marks}``: one "?" per id (the ids themselves go as parameters).
+_FOR_CLASSIFIER = (
+    "SELECT n.id, n.title, n.text, n.published, n.signals, n.content_hash FROM notices n"
+    " WHERE n.id IN ({marks})"
+)
+_LOTS_FOR_CLASSIFIER = (
+    "SELECT notice_id, lot_id, title, signals FROM lots WHERE notice_id IN ({marks})"
+    " ORDER BY notice_id, position"
+)
+
+
+# How long a statement waits for another process's write lock before SQLITE_BUSY. Writes
+# are short transactions (one notice, one batch of classifications, one delivery claim), so
+# a wait this long only runs out when another process is stuck.
+BUSY_TIMEOUT_S = 30.0
+
+# What to tell the user for each SQLite primary result code (``sqlite_errorcode & 0xFF``);
+# ``{path}`` is the database file. Codes not listed fall back to SQLite's own words.
+_SQLITE_MESSAGES: dict[int, str] = {
+    sqlite3.SQLITE_FULL: (
+        "disque plein : la base {path} ne peut plus grandir ; libérez de la place puis relancez"
+        " (rien de ce qui était déjà enregistré n'est perdu)"
+    ),
+    sqlite3.SQLITE_READONLY: (
+        "base en lecture seule : {path} (vérifiez les droits du fichier et de son dossier)"
+    ),
+    sqlite3.SQLITE_NOTADB: "base de données illisible : {path} n'est pas une base SQLite",
+    sqlite3.SQLITE_CORRUPT: "base de données illisible : {path} est endommagée",
+    sqlite3.SQLITE_CANTOPEN: "impossible d'ouvrir la base {path} (dossier absent ou interdit)",
+    sqlite3.SQLITE_BUSY: (
+        "base occupée : un autre processus tenderwatch écrit dans {path} depuis plus de"
+        f" {BUSY_TIMEOUT_S:.0f} s ; réessayez plus tard"
+    ),
+    sqlite3.SQLITE_LOCKED: "base verrouillée : {path} ; réessayez plus tard",
+    sqlite3.SQLITE_IOERR: "erreur d'entrée-sortie sur la base {path} (disque plein ou abîmé ?)",
+    sqlite3.SQLITE_PERM: "accès refusé à la base {path}",
+}
+
+
+def _read_only(path: str | None) -> bool:
+    """Whether an existing database file, or its folder, cannot be written."""
+    if not path or path == ":memory:":
+        return False
+    file = Path(path).expanduser()
+    return file.exists() and not (
+        os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
+    )
+
+
+def describe_sqlite_error(exc: sqlite3.Error, path: str | None) -> str:
+    """One French sentence for a SQLite error, naming the database file."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    where = path or "tenderwatch"
+    if code is not None and code & 0xFF == sqlite3.SQLITE_CANTOPEN and _read_only(path):
+        # A WAL base needs its -shm/-wal files beside it: on a read-only disk or folder
+        # SQLite cannot open it at all and only says CANTOPEN.
+        code = sqlite3.SQLITE_READONLY
+    if code is not None and (code & 0xFF) in _SQLITE_MESSAGES:
+        return _SQLITE_MESSAGES[code & 0xFF].format(path=where)
+    return f"erreur de la base de données ({where}) : {exc}"
 
 
 class StoreError(RuntimeError):
     """The database cannot be opened or is not a tenderwatch database."""
 
 
-class Store:
-    """A tenderwatch database. Open it with a path (or ``":memory:"``)."""
+class TenderwatchDatabase(Database):
+    """sqlite-utils' Database whose transactions take the write lock when they begin.
 
-    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+    ``Database.atomic()`` opens a DEFERRED transaction: it starts as a reader and upgrades to
+    a writer at its first write. When another process holds or has just released the write
+    lock, that upgrade fails at once with SQLITE_BUSY — the busy timeout is not applied,
+    because waiting could deadlock and, in WAL mode, the reader's snapshot is already stale.
+    ``BEGIN IMMEDIATE`` takes the write lock up front, where the busy timeout does apply, so
+    two processes writing at the same time queue instead of failing. Every write path of
+    sqlite-utils (insert, upsert, create ...) and of tenderwatch goes through ``atomic()``.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[TenderwatchDatabase]:
+        if self.conn.in_transaction:
+            # Nested: a savepoint inside the caller's transaction, as sqlite-utils does.
+            savepoint = f"tw_{secrets.token_hex(8)}"
+            self.conn.execute(f"SAVEPOINT {savepoint}")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:  # SQLITE_FULL may have rolled it all back
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+
+class Store:
+    """A tenderwatch database. Open it with a path (or ``":memory:"``).
+
+    ``must_exist`` (read commands) refuses a missing file instead of creating an empty base.
+    """
+
+    def __init__(
+        self, path: str | Path, *, migrate: bool = True, must_exist: bool = False
+    ) -> None:
         self.path = str(path)
+        if must_exist and self.path != ":memory:" and not Path(self.path).expanduser().exists():
+            raise StoreError(
+                f"base introuvable : {self.path} — lancez d'abord `tenderwatch crawl`"
+                " ou `tenderwatch demo`"
+            )
         try:
             if self.path == ":memory:":
-                self.db = Database(memory=True)
+                self.db = TenderwatchDatabase(memory=True)
             else:
-                Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                self.db = Database(Path(self.path).expanduser())
+                file = Path(self.path).expanduser()
+                file.parent.mkdir(parents=True, exist_ok=True)
+                # The timeout is the busy handler for every statement, enable_wal included.
+                self.db = TenderwatchDatabase(sqlite3.connect(str(file), timeout=BUSY_TIMEOUT_S))
                 # WAL lets the scheduler write while the CLI reads.
                 self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             if migrate:
                 self.migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"base de données illisible ({self.path}) : {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite_error(exc, self.path)) from exc
+        except OSError as exc:  # the parent folder cannot be created
+            raise StoreError(f"impossible de créer la base {self.path} : {exc.strerror}") from exc
 
     # -- schema -----------------------------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        """Apply pending migrations; return their names."""
-        pending = [m.name for m in migrations.pending(self.db)]
-        migrations.apply(self.db)
-        return pending
+        """Apply pending migrations (serialized between processes); return their names.
+
+        An up-to-date database is only read here, so a read-only file still opens."""
+        try:
+            check_known(self.db)
+            if not migrations.pending(self.db):
+                return []
+            return apply_serialized(self.db)
+        except (NewerSchemaError, MigrationError) as exc:
+            raise StoreError(f"{self.path} : {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite_error(exc, self.path)) from exc
 
     def applied_migrations(self) -> list[str]:
         return [m.name for m in migrations.applied(self.db)]
@@ -512,6 +647,49 @@ class Store:
             ]
         return rows
 
+    def notice_ids_to_classify(
+        self, model_version: str, *, limit: int | None = None, reclassify: bool = False
+    ) -> list[str]:
+        """The ids :meth:`notices_to_classify` would return, in the same order, without the
+        texts: a year of notices is gigabytes of text, read in pages with
+        :meth:`notices_for_classifier` while the classifier works."""
+        if reclassify:
+            sql, params = _TO_RECLASSIFY, [limit or -1]
+        else:
+            sql, params = _TO_CLASSIFY, [model_version, limit or -1]
+        # Both queries are constants of this module; the values go as parameters.
+        rows = self.db.execute(f"SELECT id FROM ({sql})", params)  # noqa: S608
+        return [row[0] for row in rows]
+
+    def notices_for_classifier(self, ids: list[str]) -> list[dict[str, Any]]:
+        """What the classifier reads of these notices (as :meth:`notices_to_classify`), in
+        the order of ``ids``; ids no longer stored are left out."""
+        marks = ",".join("?" * len(ids))  # placeholders only: the ids go as parameters
+        found = {
+            row["id"]: row
+            for row in self.db.query(
+                _FOR_CLASSIFIER.format(marks=marks),
+                ids,
+            )
+        }
+        lots: dict[str, list[dict[str, Any]]] = {}
+        for lot in self.db.query(_LOTS_FOR_CLASSIFIER.format(marks=marks), ids):
+            lots.setdefault(lot["notice_id"], []).append(
+                {
+                    "lot_id": lot["lot_id"],
+                    "title": lot["title"],
+                    "signals": json.loads(lot["signals"] or "{}"),
+                }
+            )
+        rows = []
+        for notice_id in ids:
+            row = found.get(notice_id)
+            if row is not None:
+                row["signals"] = json.loads(row["signals"] or "{}")
+                row["lots"] = lots.get(notice_id, [])
+                rows.append(row)
+        return rows
+
     def save_classifications(self, results: list[dict[str, Any]]) -> None:
         """Store classifier results (one transaction for the batch), each with the content
         hash of the notice version it read."""
@@ -534,6 +712,9 @@ class Store:
                     "conflicts": _json(r.get("conflicts") or []),
                     "max_lots_per_bidder": r.get("max_lots_per_bidder"),
                     "error": r.get("error"),
+                    "confidence": _json(r["confidence"]) if "confidence" in r else None,
+                    "truncated": int(bool(r.get("truncated"))),
+                    "warnings": _json(r.get("warnings") or []),
                     "classified_at": now,
                     "content_hash": found[0] if found else None,
                 }
@@ -557,8 +738,8 @@ class Store:
                 [notice_id],
             )
         for row in rows:
-            for key in ("labels", "lots", "evidence", "conflicts"):
-                row[key] = json.loads(row[key] or "null")
+            for key in ("labels", "lots", "evidence", "conflicts", "confidence", "warnings"):
+                row[key] = json.loads(row.get(key) or "null")
             return row
         return None
 

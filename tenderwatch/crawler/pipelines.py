@@ -9,6 +9,7 @@ skipped: the crawl goes on. At the end it writes the crawl report.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -19,7 +20,14 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 
 from tenderwatch.core.records import CrawlReport, RawNotice
-from tenderwatch.core.store import NEW, UNCHANGED, UPDATED, Store
+from tenderwatch.core.store import (
+    NEW,
+    UNCHANGED,
+    UPDATED,
+    Store,
+    StoreError,
+    describe_sqlite_error,
+)
 from tenderwatch.crawler.normalise import NormaliseError, normalise
 
 logger = logging.getLogger(__name__)
@@ -40,6 +48,10 @@ class StorePipeline:
         self.store: Store | None = None
         self.counts: Counter[str] = Counter()
         self.skip_reasons: Counter[str] = Counter()
+        # Notices received but not stored (disk full, read-only file, lock timeout): each is
+        # an error and a missing notice in the report, never a silent success.
+        self.store_failures = 0
+        self.store_errors: list[str] = []
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -48,15 +60,27 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self, spider: Spider | None = None) -> None:
-        self.store = Store(self.db_path)
+        try:
+            self.store = Store(self.db_path)
+        except StoreError as exc:
+            # The crawl still runs and counts what it could not keep, so the report says
+            # how much is missing instead of the spider dying before it.
+            logger.error("store cannot be opened: %s", exc)
+            self.store_errors.append(f"stockage impossible : {exc}")
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        assert self.store is not None
         adapter = ItemAdapter(item)
         raw = RawNotice(**adapter.asdict())
         self.counts["fetched"] += 1
-        if self.store.has_raw(raw):
-            self.counts[UNCHANGED] += 1
+        if self.store is None:
+            self.store_failures += 1
+            return item
+        try:
+            if self.store.has_raw(raw):
+                self.counts[UNCHANGED] += 1
+                return item
+        except sqlite3.Error as exc:
+            self._store_failed(raw, exc)
             return item
         try:
             notice = normalise(raw)
@@ -67,26 +91,48 @@ class StorePipeline:
             logger.exception("normalisation failed for %s", raw.notice_id)
             self._skip(raw, "parser_error", f"{type(exc).__name__}: {exc}")
             return item
-        status = self.store.save(raw, notice)
+        try:
+            # One transaction per notice: a failure leaves nothing of it behind.
+            status = self.store.save(raw, notice)
+        except sqlite3.Error as exc:
+            self._store_failed(raw, exc)
+            return item
         self.counts[status] += 1
         return item
+
+    def _store_failed(self, raw: RawNotice, exc: sqlite3.Error) -> None:
+        """Count a notice the store refused; keep one message per distinct cause."""
+        message = "stockage impossible : " + describe_sqlite_error(exc, self.db_path)
+        logger.error("notice %s not stored: %s", raw.notice_id, exc)
+        self.store_failures += 1
+        if message not in self.store_errors:
+            self.store_errors.append(message)
 
     def _skip(self, raw: RawNotice, reason: str, detail: str) -> None:
         assert self.store is not None
         logger.warning("notice %s skipped (%s): %s", raw.notice_id, reason, detail[:300])
-        self.store.save_unparsed(raw, f"{reason}: {detail[:500]}")
+        try:
+            self.store.save_unparsed(raw, f"{reason}: {detail[:500]}")
+        except sqlite3.Error as exc:
+            self._store_failed(raw, exc)
+            return
         self.counts["skipped"] += 1
         self.skip_reasons[reason] += 1
 
     def close_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
         stats = self.crawler.stats
-        assert stats is not None and self.store is not None
+        assert stats is not None
         extra_skips = getattr(spider, "skip_reasons", Counter())
         self.skip_reasons.update(extra_skips)
         expected = int(stats.get_value(STAT_EXPECTED, 0))
         received = int(stats.get_value(STAT_RECEIVED, 0))
         errors = list(getattr(spider, "error_messages", []))
+        # Each notice not stored is an error of its own (at least one if the store failed).
+        error_count = len(errors) + max(self.store_failures, bool(self.store_errors))
+        if self.store_errors:
+            causes = " ; ".join(self.store_errors)
+            errors.insert(0, f"{self.store_failures} avis reçus non enregistrés — {causes}")
         report = CrawlReport(
             source=getattr(spider, "source", spider.name if spider else "?"),
             started_at=self.started_at,
@@ -99,13 +145,26 @@ class StorePipeline:
             updated=self.counts[UPDATED],
             unchanged=self.counts[UNCHANGED],
             skipped=self.counts["skipped"] + sum(extra_skips.values()),
-            errors=len(errors),
-            shortfall=max(0, expected - received),
+            errors=error_count,
+            shortfall=max(0, expected - received) + self.store_failures,
             skip_reasons=dict(self.skip_reasons),
             error_messages=errors[:50],
             duration_s=round(time.monotonic() - self.started, 2),
         )
-        report_id = self.store.save_crawl(report)
+        # The report reaches the CLI even when the store cannot keep it (disk still full).
         self.crawler.tenderwatch_report = report  # type: ignore[attr-defined]
-        logger.info("crawl report %s saved: %s", report_id, report)
+        if self.store is None:
+            return
+        try:
+            report_id = self.store.save_crawl(report)
+        except sqlite3.Error as exc:
+            message = "rapport de collecte non enregistré : " + describe_sqlite_error(
+                exc, self.db_path
+            )
+            logger.error("crawl report not saved: %s", exc)
+            report.errors += 1
+            report.error_messages.append(message)
+        else:
+            # DEBUG: the CLI prints the report in French right after; this is for -v.
+            logger.debug("crawl report %s saved: %s", report_id, report)
         self.store.close()

@@ -42,6 +42,11 @@ DOWNLOADER_MIDDLEWARES = {
 # Default: {}. The single place that writes to the store.
 ITEM_PIPELINES = {"tenderwatch.crawler.pipelines.StorePipeline": 300}
 
+# Default: {}. Pages and notices received while a crawl runs (a counter on a terminal, a log
+# line every TENDERWATCH_PROGRESS_EVERY notices otherwise).
+EXTENSIONS = {"tenderwatch.crawler.progress.CrawlProgress": 500}
+TENDERWATCH_PROGRESS_EVERY = 500
+
 # Default: True. Pages are never cached nor deduplicated by URL: the same URL is asked again
 # on purpose (retries, incremental windows); the store deduplicates by content hash.
 HTTPCACHE_ENABLED = False

@@ -12,9 +12,11 @@ A row moves through these states (decision record 0006)::
        │                  └─(crash between intent and result)──▶ unknown (never resent alone)
        └──────────── retry(ids) ◀── unknown / failed / skipped
 
-The **intent** (``sending``, attempts + 1) is committed before apprise is called and the
-**result** after; a row still ``sending`` at the next run was interrupted after the message may
-have left, so it becomes ``unknown`` and waits for a person (:meth:`Deliverer.retry`).
+The **intent** (``sending``, attempts + 1, and which process: ``claimed_by``) is committed
+before apprise is called and the **result** after; a row still ``sending`` whose process is
+gone was interrupted after the message may have left, so it becomes ``unknown`` at once and
+waits for a person (:func:`retry_deliveries`). Every message carries a stable reference per
+(group, notice, kind) (:func:`message_ref`), so a person can tell whether it arrived.
 
 Immediate groups get one message per (group, notice, kind) on each channel; daily and weekly
 groups get one digest per channel when their slot (``digest_time``, ``digest_day``,
@@ -29,7 +31,9 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -42,7 +46,9 @@ from apprise.common import MATCH_ALL_TAG
 from apprise.plugins.base import NotifyBase
 from apprise.url import URLBase
 
+from tenderwatch.core.logs import Progress, mask_url, register_apprise_config, register_secret
 from tenderwatch.core.store import Store
+from tenderwatch.notifier import board_routing  # the board's marks route reminders (ADR 0010)
 from tenderwatch.notifier.models import SOCIAL_LABELS, Group, Match, NoticeView
 from tenderwatch.notifier.render import (
     PARIS,
@@ -69,9 +75,16 @@ PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED = (
 )
 STATUSES = (PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED)
 ALERT, AWARD, UPDATE, CANCELLATION = "alert", "award", "update", "cancellation"
+#: A later version of a notice (a re-publication) no longer carries a label the group was
+#: alerted for: said as a question, since the classifier may just not have found it again.
+CLAUSE_REMOVED = "clause-removed"
+#: Kinds rendered as a change to a notice the group received.
+CHANGE_KINDS = (UPDATE, CANCELLATION, CLAUSE_REMOVED)
 #: Kinds that daily and weekly groups receive in their digest; the others go out at once.
 DIGEST_KINDS = (ALERT, AWARD)
-_KIND = re.compile(r"^(alert|award|update|cancellation|reminder-J\d{1,3})$")
+_KIND = re.compile(
+    r"^(alert|award|update|cancellation|clause-removed|reminder-J\d{1,3}|board-claim|board-partner)$"
+)
 #: Channel of a row queued for a tag that has no server: it fails visibly until the
 #: configuration gives the tag a channel, then it is replaced by the real channels.
 NO_CHANNEL = "notag:"
@@ -89,6 +102,93 @@ def _iso(moment: datetime) -> str:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# -- message references ---------------------------------------------------------------------
+
+#: The domain of our references: ``.invalid`` is reserved (RFC 2606), it can never clash
+#: with a real host's Message-IDs.
+REF_DOMAIN = "tenderwatch.invalid"
+#: Header carrying the reference on e-mails and webhook requests. Not ``Message-ID``: apprise
+#: (2.3) writes its own random Message-ID after the headers of the URL, so a second one
+#: would make the e-mail carry two (RFC 5322 allows one).
+REF_HEADER = "X-Tenderwatch-Ref"
+
+
+def message_ref(group_id: str, subject: str, kind: str) -> str:
+    """A stable, secret-free reference for one message: the same (group, notice, kind) — or
+    (group, digest slot, ``digest``) — always gives the same one, so a resend after an
+    interrupted run is recognisably the same message."""
+    digest = hashlib.sha256(f"{group_id}|{subject}|{kind}".encode()).hexdigest()[:24]
+    return f"tw-{digest}"
+
+
+def message_id(ref: str) -> str:
+    """The reference in Message-ID form (``<tw-…@tenderwatch.invalid>``)."""
+    return f"<{ref}@{REF_DOMAIN}>"
+
+
+def row_ref(row: dict[str, Any]) -> str:
+    """The reference of the message a delivery row stands for."""
+    if row.get("digest_id"):
+        return message_ref(row["group_id"], row["digest_id"], "digest")
+    return message_ref(row["group_id"], row["notice_id"], row["kind"])
+
+
+def unknown_advice(row: dict[str, Any]) -> str:
+    """What a person checks before resending an ``unknown`` delivery (French)."""
+    ref = row_ref(row)
+    return (
+        f"vérifiez dans la boîte ou le canal [{row['channel']}] du groupe « {row['group_id']} »"
+        f" si le message est arrivé (référence {ref}, Message-ID/en-tête {REF_HEADER}"
+        f" {message_id(ref)}, rappelée en bas du message) avant"
+        f" `tenderwatch deliveries retry {row['id']}`"
+    )
+
+
+# -- which process holds an intent ----------------------------------------------------------
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """``(state, start time)`` of a process from /proc (Linux), or None if it is gone or /proc
+    is not there. The start time (clock ticks since boot, field 22) tells a reused pid from the
+    process that recorded an intent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 2 (the command) is in parentheses and may hold spaces: split after its end.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[0], fields[19]
+
+
+def process_token(pid: int | None = None) -> str:
+    """``host/pid/start`` naming this process (``start`` is ``?`` without /proc)."""
+    pid = os.getpid() if pid is None else pid
+    stat = _proc_stat(pid)
+    return f"{socket.gethostname()}/{pid}/{stat[1] if stat else '?'}"
+
+
+def process_gone(token: str | None) -> bool | None:
+    """Whether the process that recorded an intent no longer runs: True (gone, or its pid now
+    belongs to another process), False (still running), None (cannot tell: another host, an
+    intent recorded before ``claimed_by`` existed)."""
+    host, _, rest = (token or "").partition("/")
+    pid_text, _, start = rest.partition("/")
+    if not pid_text.isdigit() or host != socket.gethostname():
+        return None
+    pid = int(pid_text)
+    if start != "?":
+        stat = _proc_stat(pid)
+        # A zombie ("Z") was killed and waits for its parent to read its status: gone.
+        return stat is None or stat[0] in ("Z", "X") or stat[1] != start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's process: it exists
+        return False
+    return False
 
 
 def channel_id(server: NotifyBase) -> str:
@@ -111,6 +211,50 @@ def channel_id(server: NotifyBase) -> str:
 
 class SenderError(RuntimeError):
     """The apprise configuration cannot be used."""
+
+
+#: Longest channel reason kept in an error (apprise's own sentences are short).
+_MAX_REASON = 300
+
+
+class _ReasonCatcher(logging.Handler):
+    """Keeps what apprise says at WARNING and above during one send: apprise returns only
+    "failed", and the why (connection refused, 401...) is in its log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reasons: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = " ".join(record.getMessage().split())
+        except Exception:  # a broken log call must not break the send
+            return
+        if text and text not in self.reasons:
+            self.reasons.append(text)
+
+    def reason(self) -> str:
+        """The reasons, secrets masked (registered URLs and secrets, any URL's credentials)."""
+        text = mask_url(" ; ".join(self.reasons))
+        return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+
+
+@contextmanager
+def _apprise_reasons() -> Iterator[_ReasonCatcher]:
+    """A handler on apprise's logger for the duration of a send. Its level is lowered to
+    WARNING if it was higher, never raised or lowered further: what other handlers receive
+    does not change."""
+    apprise_logger = logging.getLogger("apprise")
+    catcher = _ReasonCatcher()
+    level = apprise_logger.level
+    if apprise_logger.getEffectiveLevel() > logging.WARNING:
+        apprise_logger.setLevel(logging.WARNING)
+    apprise_logger.addHandler(catcher)
+    try:
+        yield catcher
+    finally:
+        apprise_logger.removeHandler(catcher)
+        apprise_logger.setLevel(level)
 
 
 @dataclass(frozen=True)
@@ -187,6 +331,9 @@ class Sender:
         path = Path(path).expanduser()
         if not path.is_file():
             raise SenderError(f"configuration apprise introuvable : {path}")
+        # Its URLs hold the channels' secrets: hidden from every log record from now on
+        # (apprise and urllib3 print them at DEBUG).
+        register_apprise_config(path)
         config = apprise.AppriseConfig()
         config.add(str(path))
         self._apprise = apprise.Apprise()
@@ -196,6 +343,7 @@ class Sender:
         for server in self._apprise.find(MATCH_ALL_TAG, match_always=False):
             if min_interval is not None:
                 server.request_rate_per_sec = min_interval
+            register_secret(server.url(privacy=False))  # apprise's own spelling of the URL
             self._servers.setdefault(channel_id(server), server)
         if not self._servers:
             logger.warning("la configuration apprise %s ne déclare aucun canal", path)
@@ -212,16 +360,19 @@ class Sender:
             out.setdefault(cid, self._channel(cid, server))
         return list(out.values())
 
-    def send(self, tag: str, message: Message) -> list[ChannelResult]:
+    def send(self, tag: str, message: Message, *, ref: str | None = None) -> list[ChannelResult]:
         """Send ``message`` to every channel of ``tag``, each on its own; no channel for the
         tag is an error, never a silent success."""
         channels = self.channels(tag)
         if not channels:
             return [self.send_channel(NO_CHANNEL + tag, message)]
-        return [self.send_channel(channel.id, message) for channel in channels]
+        return [self.send_channel(channel.id, message, ref=ref) for channel in channels]
 
-    def send_channel(self, cid: str, message: Message) -> ChannelResult:
-        """Send ``message`` to one channel; exceptions from apprise become errors."""
+    def send_channel(self, cid: str, message: Message, *, ref: str | None = None) -> ChannelResult:
+        """Send ``message`` to one channel; exceptions from apprise become errors, and the
+        reason apprise logs (secrets masked) goes with the error. ``ref``
+        (:func:`message_ref`) is written at the bottom of the message and, for e-mails and
+        webhooks, in the :data:`REF_HEADER` header."""
         if cid.startswith(NO_CHANNEL):
             tag = cid[len(NO_CHANNEL) :]
             return ChannelResult(cid, "-", False, f"aucun canal apprise pour l'étiquette « {tag} »")
@@ -229,6 +380,8 @@ class Sender:
         if server is None:
             return ChannelResult(cid, "-", False, f"canal [{cid}] absent de la configuration")
         channel = self._channel(cid, server)
+        if ref:
+            message = message.with_reference(ref)
         if channel.body == "html":
             body, title, fmt = message.html, message.title, NotifyFormat.HTML
         elif channel.body == "text":
@@ -238,18 +391,31 @@ class Sender:
             body, title, fmt = message.markdown, message.markdown_title, NotifyFormat.MARKDOWN
         one = apprise.Apprise()
         one.add(server)
+        # E-mail and HTTP plugins send the URL's ``+Header=value`` as headers (a dict on the
+        # server); ours is added for this send only, then the server is as configured again.
+        headers = getattr(server, "headers", None)
+        tagged = ref is not None and isinstance(headers, dict)
+        if tagged:
+            server.headers = {**headers, REF_HEADER: message_id(ref)}
         try:
-            result = one.notify(body=body, title=title, body_format=fmt, timeout=self.timeout)
+            with _apprise_reasons() as catcher:
+                result = one.notify(body=body, title=title, body_format=fmt, timeout=self.timeout)
         except Exception as exc:  # any plugin failure is this channel's error, not a crash
             # The exception's text may quote the URL: keep its type only.
             error = f"{channel.description} : exception {type(exc).__name__}"
             return ChannelResult(cid, channel.plugin, False, error)
+        finally:
+            if tagged:
+                server.headers = headers
         # apprise 1.x returns None when nothing matched and a bool otherwise; 2.x returns an
         # AppriseResult whose truth is SUCCESS only.
         if result:
             return ChannelResult(cid, channel.plugin, True)
         status = getattr(getattr(result, "status", None), "name", "FAILURE")
         reason = "rien n'a été envoyé" if result is None else f"échec de l'envoi ({status})"
+        why = catcher.reason()
+        if why:
+            reason += f" — {why}"
         return ChannelResult(cid, channel.plugin, False, f"{channel.description} : {reason}")
 
 
@@ -264,6 +430,8 @@ class DeliveryReport:
     failed: int = 0  # failures that will be retried
     given_up: list[int] = field(default_factory=list)  # reached max_attempts in this run
     unknown: list[int] = field(default_factory=list)  # found interrupted at start
+    #: One French line per interrupted row: what it was and what to check before a retry.
+    interrupted: list[str] = field(default_factory=list)
     skipped: int = 0
     digests: int = 0
     errors: list[str] = field(default_factory=list)
@@ -318,9 +486,11 @@ class Deliverer:
         self.backoff = timedelta(minutes=backoff_minutes)
         self.clock = clock
         # A send in progress in another process (the CLI next to the scheduler) must not be
-        # called interrupted: only an intent older than this is.
+        # called interrupted: an intent is interrupted when its process is gone, or (when
+        # that cannot be told: another host, an old row) when it is older than this.
         self.stale_after = timedelta(minutes=stale_after_minutes)
         self.load_view = load_view
+        self.owner = process_token()
 
     # -- queueing -----------------------------------------------------------------------------
 
@@ -432,28 +602,42 @@ class Deliverer:
 
     # -- the state machine --------------------------------------------------------------------
 
-    def _recover_interrupted(self, now: datetime) -> list[int]:
+    def _recover_interrupted(self, now: datetime, report: DeliveryReport) -> list[int]:
         """Rows left ``sending`` by a run that died between intent and result: the message may
-        have left, so they become ``unknown`` and are not sent again by themselves."""
+        have left, so they become ``unknown`` and are not sent again by themselves.
+
+        A row is interrupted as soon as the process that recorded its intent is gone (its pid
+        no longer runs, or runs another program); when that cannot be told (another host, a
+        row from before ``claimed_by``), or the process still runs, only once its intent is
+        older than ``stale_after``."""
         limit = _iso(now - self.stale_after)
+        found: list[tuple[dict[str, Any], str]] = []
+        for row in self.db.query("SELECT * FROM deliveries WHERE status = 'sending'"):
+            gone = process_gone(row.get("claimed_by"))
+            if gone:
+                pid = row["claimed_by"].split("/")[1]
+                found.append((row, f"processus {pid} arrêté pendant l'envoi"))
+            elif (row["attempted_at"] or "") <= limit:
+                found.append((row, "envoi commencé il y a plus de 10 min, sans résultat"))
+        ids: list[int] = []
         with self.db.atomic():
-            ids = [
-                r[0]
-                for r in self.db.execute(
-                    "SELECT id FROM deliveries WHERE status = 'sending' AND attempted_at <= ?",
-                    [limit],
-                ).fetchall()
-            ]
-            for delivery_id in ids:
-                self.db.execute(
-                    "UPDATE deliveries SET status = 'unknown', last_error = ? WHERE id = ?",
+            for row, why in found:
+                cursor = self.db.execute(
+                    "UPDATE deliveries SET status = 'unknown', last_error = ?"
+                    " WHERE id = ? AND status = 'sending'",
                     [
-                        "interrompu entre l'envoi et son résultat : non renvoyé automatiquement",
-                        delivery_id,
+                        f"interrompu ({why}) : peut-être envoyé, non renvoyé automatiquement",
+                        row["id"],
                     ],
                 )
-        for delivery_id in ids:
-            logger.warning("livraison %s : issue inconnue (interrompue), non renvoyée", delivery_id)
+                if cursor.rowcount == 1:
+                    ids.append(row["id"])
+                    report.interrupted.append(
+                        f"livraison {row['id']} ({row['kind']} {row['notice_id']}) interrompue"
+                        f" ({why}) : {unknown_advice(row)}"
+                    )
+        for line in report.interrupted:
+            logger.warning("%s", line)
         return ids
 
     def _replace_placeholders(self) -> None:
@@ -499,9 +683,9 @@ class Deliverer:
             for row in rows:
                 cursor = self.db.execute(
                     "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
-                    " attempted_at = ?, digest_id = COALESCE(?, digest_id)"
+                    " attempted_at = ?, digest_id = COALESCE(?, digest_id), claimed_by = ?"
                     " WHERE id = ? AND status IN ('pending', 'failed') AND attempts < ?",
-                    [_iso(now), digest_id, row["id"], self.max_attempts],
+                    [_iso(now), digest_id, self.owner, row["id"], self.max_attempts],
                 )
                 if cursor.rowcount == 1:
                     row["attempts"] += 1
@@ -609,9 +793,11 @@ class Deliverer:
             notice, match = self._item(row, now)
             return render_alert(notice, match, today=today)
         notice = self._view(row["notice_id"])
-        if kind in (UPDATE, CANCELLATION):
+        if kind in CHANGE_KINDS:
             previous = self._view(details.get("previous_id") or row["notice_id"])
             return render_update(notice, previous, details.get("changes") or {}, today=today)
+        if kind in board_routing.ANNOUNCEMENTS:
+            return board_routing.render_announcement(notice, kind, details)
         # reminder-J<n>
         self._check_open(notice, now)
         days = days_until(notice.deadline, today)
@@ -629,7 +815,7 @@ class Deliverer:
             # transaction it would not be, and a crash would resend.
             raise RuntimeError("send_due ne doit pas s'exécuter dans une transaction ouverte")
         report = DeliveryReport()
-        report.unknown = self._recover_interrupted(now)
+        report.unknown = self._recover_interrupted(now, report)
         self._replace_placeholders()
         immediate: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         digests: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -645,10 +831,15 @@ class Deliverer:
                 immediate.setdefault(key, []).append(row)
         if orphans:
             self._skip(orphans, "groupe absent de la configuration", report)
+        # A counter on a terminal, a line every 50 messages in a log (-q: nothing).
+        progress = Progress("Envois", len(immediate) + len(digests), logger=logger, every=50)
         for rows in immediate.values():
             self._send_one(rows, now, report)
+            progress.step()
         for (group_id, channel), rows in digests.items():
             self._send_digest(self.groups[group_id], channel, rows, now, report)
+            progress.step()
+        progress.done()
         return report
 
     def _send_one(self, rows: list[dict[str, Any]], now: datetime, report: DeliveryReport) -> None:
@@ -665,7 +856,13 @@ class Deliverer:
             return
         for row in rows:
             for claimed in self._claim([row], now, None):
-                result = self.sender.send_channel(claimed["channel"], message)
+                if claimed["channel"].startswith(board_routing.MEMBER_CHANNEL):
+                    ok, error = board_routing.send_to_member(
+                        self.store, self.sender, claimed["channel"], message
+                    )
+                    self._record(claimed, ok, error, now, report)
+                    continue
+                result = self.sender.send_channel(claimed["channel"], message, ref=row_ref(claimed))
                 self._record(claimed, result.ok, result.error, now, report)
 
     def last_slot(self, group: Group, now: datetime) -> datetime:
@@ -733,27 +930,61 @@ class Deliverer:
         items = [item for item, row in zip(items, keep, strict=True) if row["id"] in ids]
         today = now.astimezone(PARIS).date()
         message = render_digest(group, items, today=today)
-        result = self.sender.send_channel(channel, message)
+        ref = message_ref(group.id, digest_id, "digest")
+        result = self.sender.send_channel(channel, message, ref=ref)
         for row in claimed:
             self._record(row, result.ok, result.error, now, report)
         if result.ok:
             report.digests += 1
 
     def retry(self, ids: Iterable[int]) -> int:
-        """Put chosen deliveries (unknown, failed or skipped) back to pending, attempts reset:
-        a person decided that sending again is better than maybe not having sent. A sent
-        delivery is never sent again."""
-        count = 0
-        with self.db.atomic():
-            for delivery_id in ids:
-                cursor = self.db.execute(
-                    "UPDATE deliveries SET status = 'pending', attempts = 0,"
-                    " next_attempt_at = NULL WHERE id = ?"
-                    " AND status IN ('unknown', 'failed', 'skipped')",
-                    [int(delivery_id)],
-                )
-                count += cursor.rowcount
-        return count
+        """Put chosen deliveries (unknown, failed or skipped) back to pending; see
+        :func:`retry_deliveries`. Returns how many were."""
+        return len(retry_deliveries(self.store, ids).retried)
+
+
+@dataclass
+class RetryResult:
+    """What :func:`retry_deliveries` did: the ids put back to pending, and for every other id
+    why it was refused (French, for the CLI)."""
+
+    retried: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+#: Why a delivery in this state cannot be put back to pending (French, for the CLI).
+_NOT_RETRIABLE = {
+    SENT: "déjà envoyée : jamais renvoyée (elle arriverait deux fois)",
+    PENDING: "déjà en attente : elle partira au prochain envoi",
+    SENDING: "envoi en cours",
+}
+
+
+def retry_deliveries(store: Store, ids: Iterable[int]) -> RetryResult:
+    """Put chosen deliveries (unknown, failed or skipped) back to pending, attempts reset: a
+    person decided that sending again is better than maybe not having sent. A sent delivery
+    is never sent again; an id that does not exist is refused, not ignored. Needs neither the
+    groups nor the channels: only the database."""
+    result = RetryResult()
+    with store.db.atomic():
+        for delivery_id in dict.fromkeys(int(i) for i in ids):
+            row = store.db.execute(
+                "SELECT status FROM deliveries WHERE id = ?", [delivery_id]
+            ).fetchone()
+            if row is None:
+                result.refused[delivery_id] = "envoi inconnu"
+                continue
+            cursor = store.db.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0,"
+                " next_attempt_at = NULL WHERE id = ?"
+                " AND status IN ('unknown', 'failed', 'skipped')",
+                [delivery_id],
+            )
+            if cursor.rowcount == 1:
+                result.retried.append(delivery_id)
+            else:
+                result.refused[delivery_id] = _NOT_RETRIABLE.get(row[0], f"état {row[0]}")
+    return result
 
 
 # -- corrigenda, cancellations, reminders ---------------------------------------------------
@@ -844,10 +1075,28 @@ def compute_changes(store: Store, change_id: str) -> tuple[str | None, dict[str,
                 was = _positive(same) if same else was
                 is_ = _positive(latest)
                 changes["labels_added"] = sorted(is_ - was, key=SOCIAL_LABELS.index)
+                removed = sorted(was - is_, key=SOCIAL_LABELS.index)
                 if complete:
-                    changes["labels_removed"] = sorted(was - is_, key=SOCIAL_LABELS.index)
+                    changes["labels_removed"] = removed
+                else:
+                    # A BOAMP rectificatif often restates only what changed: the label may
+                    # still hold. Silence would hide a real withdrawal, so it is said as a
+                    # question (issue #8).
+                    changes["labels_maybe_removed"] = removed
     changes["lot_titles"] = {k: v for k, v in titles.items() if k in now_lots or k in before}
     return previous_id, {k: v for k, v in changes.items() if v or k == "lot_titles"}
+
+
+def _clause_removed(
+    group: Group, previous_id: str | None, changes: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The details of a ``clause-removed`` message for a re-publication, or None when no
+    label the group follows disappeared."""
+    gone = (changes.get("labels_removed") or []) + (changes.get("labels_maybe_removed") or [])
+    removed = [label for label in gone if label in group.labels]
+    if not removed:
+        return None
+    return {"previous_id": previous_id, "changes": {"labels_maybe_removed": removed}}
 
 
 def queue_updates(
@@ -855,13 +1104,15 @@ def queue_updates(
 ) -> int:
     """For each corrigendum or cancellation (``notice_ids``, or all of them), queue an
     ``update`` or ``cancellation`` to the groups that **received** an alert for an earlier
-    notice of the same procedure, and to them only. Returns the number queued."""
+    notice of the same procedure, and to them only. A re-publication (a later call for
+    tenders of the procedure) that no longer carries a label the group follows gets a
+    ``clause-removed`` message. Returns the number queued."""
     sql = (
         "SELECT DISTINCT d.group_id, c.id AS change_id, c.nature FROM deliveries d"
         " JOIN notices a ON a.id = d.notice_id"
         " JOIN notices c ON c.procedure_id = a.procedure_id AND c.id != a.id"
         " WHERE d.kind = 'alert' AND d.status = 'sent'"
-        " AND c.nature IN ('corrigendum', 'cancellation')"
+        " AND c.nature IN ('corrigendum', 'cancellation', 'call_for_tenders')"
         " AND (c.canonical_id IS NULL OR c.canonical_id = c.id)"
         " AND (c.published > a.published OR (c.published = a.published AND c.id > a.id))"
     )
@@ -883,7 +1134,11 @@ def queue_updates(
         if row["change_id"] not in computed:
             computed[row["change_id"]] = compute_changes(store, row["change_id"])
         previous_id, changes = computed[row["change_id"]]
-        details = {"previous_id": previous_id, "changes": changes}
+        details: dict[str, Any] | None = {"previous_id": previous_id, "changes": changes}
+        if row["nature"] == "call_for_tenders":
+            kind, details = CLAUSE_REMOVED, _clause_removed(group, previous_id, changes)
+            if details is None:
+                continue
         queued += deliverer.queue(group.id, row["change_id"], kind, details)
     return queued
 
@@ -921,6 +1176,28 @@ def queue_reminders(store: Store, deliverer: Deliverer, *, now: datetime | None 
             continue
         n = min(due)
         details = {"days": n, "deadline": row["deadline"]}
+        # The board's marks: engaged members by personal e-mail, nobody when the members
+        # only said « vu » / « pas pour nous », the group's channels when nobody marked it.
+        members = board_routing.reminder_recipients(store, group.id, row["notice_id"])
+        if members is not None:
+            kind = f"reminder-J{n}"
+            if members and not deliverer._already_delivered(group.id, row["notice_id"], kind):
+                payload = json.dumps(details, ensure_ascii=False, sort_keys=True)
+                with store.db.atomic():
+                    queued += any(
+                        [
+                            deliverer._insert(
+                                group.id,
+                                row["notice_id"],
+                                kind,
+                                f"{board_routing.MEMBER_CHANNEL}{m.id}",
+                                _iso(now),
+                                payload,
+                            )
+                            for m in members
+                        ]
+                    )
+            continue
         queued += deliverer.queue(group.id, row["notice_id"], f"reminder-J{n}", details)
     return queued
 

@@ -39,6 +39,7 @@ from typing import Any
 from tenderwatch.core.settings import ENV_PREFIX, SettingsError
 from tenderwatch.notifier import geo
 from tenderwatch.notifier.models import (
+    CONFIDENCE_LEVELS,
     DELIVERY_MODES,
     DISABILITY_KINDS,
     GROUP_KINDS,
@@ -49,9 +50,12 @@ from tenderwatch.notifier.models import (
 )
 
 __all__ = [
+    "ERROR",
+    "WARNING",
     "WARNING_PREFIX",
     "GroupConfigError",
     "NotifySettings",
+    "Problem",
     "check_apprise_config",
     "check_config",
     "check_groups",
@@ -59,8 +63,37 @@ __all__ = [
     "load_notify_settings",
 ]
 
-#: Problems that do not stop tenderwatch start with this (the others are errors).
+#: How a warning is shown to a person (``str(problem)``); code never matches on it, it reads
+#: :attr:`Problem.level`.
 WARNING_PREFIX = "avertissement : "
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One configuration problem. ``level`` alone decides what it blocks: an ``error`` stops
+    ``notify`` and ``schedule`` and makes ``groups check`` fail; a ``warning`` is printed or
+    logged and nothing else. (Deciding by matching words in the message once made a warning
+    block every alert: the callers looked for a word the checks did not write.)"""
+
+    level: str  # ERROR | WARNING
+    message: str
+
+    def __post_init__(self) -> None:
+        if self.level not in (ERROR, WARNING):
+            raise ValueError(f"niveau de problème inconnu : {self.level}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == ERROR
+
+    def __str__(self) -> str:
+        return (WARNING_PREFIX if self.level == WARNING else "") + self.message
+
+
+def _errors(messages: Iterable[str]) -> list[Problem]:
+    return [Problem(ERROR, m) for m in messages]
+
 
 APPRISE_CONFIG_ENV = ENV_PREFIX + "APPRISE_CONFIG"
 
@@ -375,9 +408,68 @@ _FIELD_PARSERS: dict[str, Callable[[Any, _Report], Any]] = {
     "digest_time": _p_time,
     "digest_day": _p_weekday,
     "reminder_days": _p_reminder_days,
+    "min_confidence": _p_choice(CONFIDENCE_LEVELS),
     "tags": _p_non_empty(_p_list(_i_tag), "au moins un tag (ou retirez la clé : l'identifiant)"),
+    "members": lambda value, report: _p_members(value, report),
 }
 _REQUIRED = ("id", "kind")
+
+# The board's members (``[[groups.members]]``): key -> parser; name and email are required.
+_EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_MEMBER_ROLES = ("member", "admin")
+
+
+def _p_members(value: Any, report: _Report) -> Any:
+    """A list of tables {name, email, role?, structure?, siret?, kind?, departements?,
+    cpv_prefixes?}; problems name the member by its number, never its address."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        report("liste de tables attendue ([[groups.members]] ou members = [{...}])")
+        return _BAD
+    out: list[dict[str, Any]] = []
+    bad = False
+    seen: set[str] = set()
+    for number, raw in enumerate(value, start=1):
+
+        def say(problem: str, number: int = number) -> None:
+            nonlocal bad
+            bad = True
+            report(f"membre n° {number} : {problem}")
+
+        member: dict[str, Any] = {}
+        for key, item in raw.items():
+            if key == "name":
+                member["name"] = _p_text(item, say)
+            elif key == "email":
+                if not isinstance(item, str) or not _EMAIL_RE.match(item.strip()):
+                    say("« email » : adresse électronique invalide")
+                else:
+                    member["email"] = item.strip().lower()
+            elif key == "role":
+                member["role"] = _p_choice(_MEMBER_ROLES)(item, say)
+            elif key == "structure":
+                member["structure"] = _p_text(item, say)
+            elif key == "siret":
+                siret = str(item).replace(" ", "")
+                if not (siret.isdigit() and len(siret) == 14):
+                    say("« siret » : 14 chiffres attendus")
+                else:
+                    member["siret"] = siret
+            elif key == "kind":
+                member["kind"] = _i_structure_kind(str(item), say)
+            elif key == "departements":
+                member["departements"] = _p_list(_i_departement, allow_int=True)(item, say)
+            elif key == "cpv_prefixes":
+                member["cpv_prefixes"] = _p_list(_i_cpv)(item, say)
+            else:
+                say(f"clé inconnue « {_show(key)} »")
+        for key in ("name", "email"):
+            if key not in raw:
+                say(f"« {key} » obligatoire")
+        if member.get("email") in seen:
+            say("adresse déjà déclarée dans ce groupe")
+        seen.add(member.get("email", ""))
+        out.append(member)
+    return _BAD if bad else out
 
 
 def _check_coherence(raw: Mapping[str, Any], values: dict[str, Any], err: _Errors) -> None:
@@ -599,28 +691,31 @@ def check_apprise_config(
     groups: Iterable[Group] = (),
     *,
     operations_tag: str | None = None,
-) -> list[str]:
+    board_tags: Iterable[str] = (),
+) -> list[Problem]:
     """Problems of the apprise configuration file, checked with apprise's ``AppriseConfig``.
 
     Errors: the file is missing or unreadable, it is not valid YAML, an entry of ``urls`` is
     refused by apprise, no channel at all, a group's tag (or the operations tag) reaches no
-    channel. Warnings (prefixed with :data:`WARNING_PREFIX`): a tag of the file that no
-    group uses. Messages name the file, the entry number and the tag, never a URL.
+    channel. Warnings: a tag of the file that no group uses (its channel receives nothing,
+    the alerts still go out). Messages name the file, the entry number and the tag, never a
+    URL.
     """
     import apprise
     import yaml
 
     file = Path(path).expanduser()
     if not file.is_file():
-        return [f"{file} : fichier apprise introuvable"]
+        return _errors([f"{file} : fichier apprise introuvable"])
     try:
         content = file.read_text(encoding="utf-8")
     except OSError as exc:
-        return [f"{file} : fichier apprise illisible ({exc.strerror})"]
+        return _errors([f"{file} : fichier apprise illisible ({exc.strerror})"])
     except UnicodeDecodeError:
-        return [f"{file} : fichier apprise illisible (encodage UTF-8 attendu)"]
+        return _errors([f"{file} : fichier apprise illisible (encodage UTF-8 attendu)"])
 
     errors: list[str] = []
+    warnings: list[str] = []
     with _apprise_silenced():
         is_yaml = apprise.ConfigBase.detect_config_format(content) == "yaml"
         if is_yaml:
@@ -629,12 +724,14 @@ def check_apprise_config(
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 at = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
-                return [f"{file} : YAML invalide{at}"]
+                return _errors([f"{file} : YAML invalide{at}"])
             if not isinstance(document, dict):
-                return [f"{file} : une table YAML avec « version » et « urls » est attendue"]
+                return _errors(
+                    [f"{file} : une table YAML avec « version » et « urls » est attendue"]
+                )
             urls = document.get("urls")
             if not isinstance(urls, list) or not urls:
-                return [f"{file} : aucune URL (liste « urls » vide ou absente)"]
+                return _errors([f"{file} : aucune URL (liste « urls » vide ou absente)"])
             # Each entry alone, to say which one apprise refuses (by number).
             for number, entry in enumerate(urls, start=1):
                 single = {k: v for k, v in document.items() if k not in ("urls", "include")}
@@ -647,7 +744,7 @@ def check_apprise_config(
         services = config.services()
     if not services:
         errors.append(f"{file} : aucun canal utilisable (aucune URL acceptée par apprise)")
-        return errors
+        return _errors(errors)
 
     available: set[str] = set()
     for service in services:
@@ -670,32 +767,39 @@ def check_apprise_config(
                 f"{file} : tag d'exploitation « {operations_tag} » ([notify] operations_tag) : "
                 "aucun canal ne porte ce tag"
             )
+    used |= set(board_tags)  # the board's e-mail channel (sign-in links, personal reminders)
     if used or groups:
         for tag in sorted(available - used - {"always"}):
-            errors.append(
-                f"{WARNING_PREFIX}{file} : tag « {tag} » : ne correspond à aucun groupe ni au tag "
-                "d'exploitation"
+            warnings.append(
+                f"{file} : tag « {tag} » : ne correspond à aucun groupe ni au tag d'exploitation"
             )
-    return errors
+    return _errors(errors) + [Problem(WARNING, w) for w in warnings]
 
 
-def check_config(config_path: str | Path, *, env: Mapping[str, str] | None = None) -> list[str]:
-    """Everything at once: the groups, ``[notify]`` and, when named, the apprise file."""
+def check_config(config_path: str | Path, *, env: Mapping[str, str] | None = None) -> list[Problem]:
+    """Everything at once: the groups, ``[notify]`` and, when named, the apprise file. The one
+    place that decides what is an error and what is a warning (:attr:`Problem.level`)."""
     env = os.environ if env is None else env
     path = Path(config_path).expanduser()
     data, errors = _read_toml(path)
     if data is None:
-        return errors
+        return _errors(errors)
     groups, errors = _parse_groups(path, data)
     settings, notify_errors = _notify_from(path, data, env)
-    errors += notify_errors
+    problems = _errors(errors + notify_errors)
     if settings.apprise_config:
-        errors += check_apprise_config(
-            settings.apprise_config, groups, operations_tag=settings.operations_tag
+        web = data.get("web") if isinstance(data.get("web"), dict) else {}
+        problems += check_apprise_config(
+            settings.apprise_config,
+            groups,
+            operations_tag=settings.operations_tag,
+            board_tags=[str(web.get("mail_tag") or "connexion")],
         )
     elif groups:
-        errors.append(
-            f"{path} : [notify], champ « apprise_config » : aucun fichier apprise "
-            f"(ni {APPRISE_CONFIG_ENV}) : les groupes ne recevront rien"
+        problems += _errors(
+            [
+                f"{path} : [notify], champ « apprise_config » : aucun fichier apprise "
+                f"(ni {APPRISE_CONFIG_ENV}) : les groupes ne recevront rien"
+            ]
         )
-    return errors
+    return problems

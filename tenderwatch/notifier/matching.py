@@ -56,7 +56,14 @@ from tenderwatch.notifier.geo import (
     region_name,
 )
 from tenderwatch.notifier.geo import departements_of_region as _region_departements
-from tenderwatch.notifier.models import SOCIAL_LABELS, STRUCTURE_KINDS, Group, Match, NoticeView
+from tenderwatch.notifier.models import (
+    CONFIDENCE_LEVELS,
+    SOCIAL_LABELS,
+    STRUCTURE_KINDS,
+    Group,
+    Match,
+    NoticeView,
+)
 
 __all__ = ["GroupIndex", "explain_no_match", "match"]
 
@@ -342,6 +349,44 @@ def _units(notice: NoticeView) -> list[_Unit]:
     return units
 
 
+def _confident_units(
+    group: Group, notice: NoticeView, units: list[_Unit], fails: list[str] | None
+) -> list[_Unit]:
+    """``units`` without the labels the classifier is less sure of than the group's
+    ``min_confidence`` (« sûr » keeps only the sure ones; « probable », the default, all)."""
+    wanted = CONFIDENCE_LEVELS.index(group.min_confidence)
+    dropped = {
+        label
+        for label in notice.social_labels
+        if CONFIDENCE_LEVELS.index(notice.confidence_level(label)) > wanted
+    }
+    if not dropped:
+        return units
+    if fails is not None:
+        rules = eligibility_rules()
+        for label in (lb for lb in SOCIAL_LABELS if lb in dropped):
+            level = notice.confidence_level(label)
+            _note(
+                fails,
+                f"{rules.labels[label].phrase} : détection « {level} », votre groupe ne retient "
+                f"que les détections « {group.min_confidence} » (min_confidence)",
+            )
+    return [
+        _unit(
+            u.lot_id,
+            u.status,
+            tuple(label for label in u.labels if label not in dropped),
+            u.departements,
+            u.departements_own,
+            u.cpv,
+            u.cpv_own,
+            u.value,
+            u.total,
+        )
+        for u in units
+    ]
+
+
 @lru_cache(maxsize=4096)
 def _fold_parts(parts: tuple[str, ...]) -> str:
     # One folded line per part, so that a phrase cannot run from the title into the text.
@@ -620,6 +665,7 @@ def _evaluate(
         stop(f"Avis de nature « {notice.nature} » : pas d'alerte")
         return None
 
+    units = _confident_units(group, notice, units, fails)
     labels_anywhere = {lb for u in units for lb in u.labels}
     if not labels_anywhere:
         stop("Aucune clause sociale ni réservation détectée")

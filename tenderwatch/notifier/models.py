@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # The classifier's social labels (``allotted`` is not one: it describes the notice's shape).
-from tenderwatch.classifier.labels import SOCIAL_LABELS
+from tenderwatch.classifier.labels import CONFIDENCE_LEVELS, SOCIAL_LABELS
 
 #: Kinds of structure a group's members can be (le marché de l'inclusion's lists).
 SIAE_KINDS = ("EI", "ETTI", "AI", "ACI", "EITI")
@@ -48,6 +48,12 @@ class Group:
     digest_day: str = "mon"  # mon..sun, for weekly digests
     reminder_days: list[int] = field(default_factory=lambda: [7, 2])
     tags: list[str] = field(default_factory=list)  # default: [id]
+    # The least confidence a label needs to count for the group: "probable" (every label)
+    # or "sûr" (only labels the classifier is sure of; see classifier/labels.py).
+    min_confidence: str = CONFIDENCE_LEVELS[-1]
+    # The board's members declared with the group (``members = [{name, email, role, ...}]``),
+    # normalised by groups.py; synced into the database by tenderwatch.core.board.
+    members: list[dict] = field(default_factory=list)
 
     @property
     def has_siae(self) -> bool:
@@ -95,6 +101,15 @@ class NoticeView:
     procedure_id: str | None = None
     canonical_id: str | None = None  # alerts go to the canonical record only
     corrects: list[str] = field(default_factory=list)  # ids of earlier notices it changes
+    # The classifier's confidence per true label: {"insertion_clause": {"score", "level"}};
+    # a label missing here (older classifications) counts as « probable ».
+    confidence: dict[str, dict] = field(default_factory=dict)
+    truncated: bool = False  # the text was cut at the classifier's hard limit
+
+    def confidence_level(self, label: str) -> str:
+        """« sûr » or « probable » (the latter when the classification says nothing)."""
+        level = (self.confidence.get(label) or {}).get("level")
+        return level if level in CONFIDENCE_LEVELS else CONFIDENCE_LEVELS[-1]
 
     @property
     def social_labels(self) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
@@ -125,6 +125,21 @@ class Message:
     def __post_init__(self) -> None:
         if not self.markdown_title:
             self.markdown_title = escape_markdown(self.title)
+
+    def with_reference(self, ref: str) -> Message:
+        """The same message with its delivery reference as its last line: a person checking
+        whether an interrupted send arrived searches the mailbox or the chat channel for it
+        (chat services have no headers)."""
+        line = f"Référence de l'envoi : {ref}"
+        footer = f'<p style="margin:8px 0 0;color:#57606a;font-size:11px;">{line}</p>\n'
+        cut = self.html.rfind("</div>")  # inside the layout's frame when there is one
+        html = self.html[:cut] + footer + self.html[cut:] if cut >= 0 else self.html + footer
+        return replace(
+            self,
+            html=html,
+            text=self.text.rstrip("\n") + f"\n\n{line}\n",
+            markdown=self.markdown.rstrip("\n") + f"\n\n{escape_markdown(line)}\n",
+        )
 
 
 # -- text helpers ---------------------------------------------------------------------------
@@ -401,6 +416,16 @@ def _evidence(notice: NoticeView, labels: list[str], lots: list[str]) -> list[di
     return out
 
 
+def _with_level(text: str, notice: NoticeView, label: str) -> str:
+    """« Clause d'insertion (sûr) : le titulaire… »: the classifier's confidence beside the
+    label's name, when the classification gives one."""
+    if label not in notice.confidence:
+        return text
+    level = f" ({notice.confidence_level(label)})"
+    name, sep, rest = text.partition(" : ")
+    return name + level + sep + rest
+
+
 def notice_context(notice: NoticeView, match: Match | None, today: date) -> dict[str, Any]:
     """What every template shows about a notice, as plain strings (templates escape them)."""
     labels = list(match.labels) if match and match.labels else notice.social_labels
@@ -417,8 +442,9 @@ def notice_context(notice: NoticeView, match: Match | None, today: date) -> dict
         "days": days,
         "days_left": days_left_fr(days),
         "value": format_amount(notice.estimated_value),
-        "labels": [label_fr(x) for x in labels],
-        "labels_short": [label_short(x) for x in labels],
+        "labels": [_with_level(label_fr(x), notice, x) for x in labels],
+        "labels_short": [_with_level(label_short(x), notice, x) for x in labels],
+        "truncated": notice.truncated,
         "main_label": main_label(labels),
         "allotted": bool(notice.labels.get("allotted")) or bool(notice.lots),
         "evidence": _evidence(notice, labels, [lot.id for lot in lots] if match else []),
@@ -508,6 +534,7 @@ def _change_context(changes: dict[str, Any]) -> dict[str, Any]:
         "lots_cancelled": lots("lots_cancelled"),
         "labels_added": [label_fr(x) for x in changes.get("labels_added") or []],
         "labels_removed": [label_fr(x) for x in changes.get("labels_removed") or []],
+        "labels_maybe_removed": [label_fr(x) for x in changes.get("labels_maybe_removed") or []],
     }
 
 
@@ -526,6 +553,8 @@ def render_update(
         prefix = "Lots annulés"
     elif c["deadline_changed"]:
         prefix = "Date limite modifiée"
+    elif c["labels_maybe_removed"]:
+        prefix = "Clause retirée ?"
     else:
         prefix = "Rectificatif"
     title = f"{prefix} · {shorten(p['title'] or n['title'], 150)}"
@@ -538,6 +567,7 @@ def render_update(
             c["lots_cancelled"],
             c["labels_added"],
             c["labels_removed"],
+            c["labels_maybe_removed"],
         ]
     )
     context = {"title": title, "n": n, "p": p, "c": c, "nothing": nothing}

@@ -129,6 +129,8 @@ def load_notice_view(store: Store, notice_id: str) -> NoticeView:
             for link in row.get("links") or []
             if link["kind"] == "corrects" and link["target"]
         ],
+        confidence=_json(classification.get("confidence"), {}) or {},
+        truncated=bool(classification.get("truncated")),
     )
 
 

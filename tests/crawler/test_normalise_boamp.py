@@ -245,8 +245,8 @@ def test_fnsimple_lots_numbered_by_their_description() -> None:
 def test_fnsimple_lot_numbers_written_as_lot_n() -> None:
     lots = normalise_boamp_record(api_record("26-7319")).lots
     assert [(lot.lot_id, lot.title) for lot in lots] == [
-        ("2", "Lot 2 : Finition"),
-        ("5", "Lot 5 : Menuiserie"),
+        ("2", "Finition"),
+        ("5", "Menuiserie"),
     ]
 
 

@@ -375,3 +375,70 @@ def test_minimal_form_without_optional_blocks() -> None:
     assert notice.id == "ted:42-2020"
     assert [lot.lot_id for lot in notice.lots] == ["1"]
     assert notice.title == ""
+
+
+# --- F20 modification during the term of a contract (tests/fixtures/ted-r209-f20) -------------
+# A real Spanish F20 (PROVENANCE.md there): section VII was dropped before, so the modification,
+# its reasons and the values before/after were nowhere in the notice.
+
+F20 = FIXTURES / "ted-r209-f20" / "334654-2021.xml"
+
+
+def test_f20_form() -> None:
+    assert load(F20).form == "ted-r209/F20"
+
+
+def test_f20_keeps_its_title() -> None:
+    assert load(F20).title == (
+        "Servicio de gestión de residuos (RCD, residuos vegetales y arribazones) para el"
+        " Ayuntamiento de Roquetas de Mar"
+    )
+
+
+def test_f20_nature_stays_other() -> None:
+    assert load(F20).nature == OTHER
+
+
+def test_f20_text_has_the_description_of_the_modification() -> None:
+    assert (
+        "Description de la modification :\nSe aprueba en JGL de 22.6.2021 modificación"
+        " contractual no prevista"
+    ) in load(F20).text
+
+
+def test_f20_text_has_the_reason_of_the_modification() -> None:
+    assert (
+        "Raisons de la modification :\nCirconstances imprévisibles : El presupuesto para el lote 2"
+    ) in load(F20).text
+
+
+def test_f20_text_has_the_values_before_and_after() -> None:
+    assert (
+        "Valeur avant la modification : 136\u202f363,64 EUR\n"
+        "Valeur après la modification : 150\u202f000 EUR"
+    ) in load(F20).text
+
+
+def test_f20_text_has_the_contractors_after_the_modification() -> None:
+    line = "Titulaire(s) après modification : Áridos y Construcciones La Redonda, S. L."
+    assert line in load(F20).text
+
+
+def test_f20_winners() -> None:
+    assert load(F20).winners == ["Áridos y Construcciones La Redonda, S. L."]
+
+
+def test_f20_lot_title_without_its_lot_prefix() -> None:
+    assert [(lot.lot_id, lot.title) for lot in load(F20).lots] == [("2", "residuos vegetales")]
+
+
+def test_f20_does_not_repeat_the_unchanged_description() -> None:
+    assert load(F20).text.count("Lote 2: residuos vegetales.") == 1
+
+
+def test_f20_contractors_after_modification_are_winners_too() -> None:
+    # The award section left out: the winner is still known from section VII.1.6.
+    body = F20.read_bytes()
+    start, end = body.index(b"<AWARD_CONTRACT>"), body.index(b"</AWARD_CONTRACT>")
+    notice = normalise_ted_r209_bytes(body[:start] + body[end + len(b"</AWARD_CONTRACT>") :])
+    assert notice.winners == ["Áridos y Construcciones La Redonda, S. L."]

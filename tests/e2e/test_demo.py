@@ -4,12 +4,17 @@ local SMTP server and webhook, the files it writes — and nothing sent twice on
 from __future__ import annotations
 
 import email
+import os
+import re
+import subprocess
+import sys
 from email import policy
+from html import unescape
 from pathlib import Path
 
 import pytest
 
-from tenderwatch.demo import run_demo
+from tenderwatch.demo import packaged_example, run_demo
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "config" / "tenderwatch.example.toml"
@@ -90,7 +95,7 @@ def test_files_and_report_are_written(demo) -> None:
     out, first, _ = demo
     assert (out / "rapport.html").exists()
     report = (out / "rapport.html").read_text(encoding="utf-8")
-    assert "aci-drome" in report and "reserved_disability" in report
+    assert "aci-drome" in report and "Réservé EA/ESAT" in report
     htmls = list((out / "emails").glob("*.html"))
     assert len(htmls) == len(list((out / "emails").glob("*.eml"))) > 0
     assert first.harvested["boamp"] > 7 and first.harvested["ted"] > 0
@@ -115,4 +120,67 @@ def test_demo_config_in_a_relative_folder_points_at_its_apprise_file(
     hook = Webhook()
     config, _ = write_demo_config(EXAMPLE, Path("out") / "config", Mailbox(), hook)
     hook.close()
-    assert [p for p in check_config(config) if not p.startswith("attention")] == []
+    assert [p for p in check_config(config) if p.is_error] == []
+
+
+# -- issue #8: from any folder, quietly, in French ----------------------------------------------
+
+#: Codes that must not reach a person in the report (they stay in the database and JSON).
+CODES = re.compile(
+    r">\s*(None|insertion_clause|insertion_criterion|reserved_siae|reserved_disability|"
+    r"insertion_contract|reserved_other|allotted|call_for_tenders|corrigendum|award|"
+    r"cancellation|sent|pending|failed|unknown|alert|update)\s*<"
+)
+
+
+def test_the_packaged_examples_are_the_documented_ones() -> None:
+    for name in ("tenderwatch.example.toml", "apprise.example.yml"):
+        packaged = packaged_example(name).read_text(encoding="utf-8")
+        assert packaged == (ROOT / "config" / name).read_text(encoding="utf-8"), (
+            f"tenderwatch/data/examples/{name} differs from config/{name}: copy it again"
+        )
+
+
+def test_the_report_speaks_french_with_links_and_deadlines(demo) -> None:
+    out, _, _ = demo
+    report = (out / "rapport.html").read_text(encoding="utf-8")
+    assert not CODES.search(report), CODES.search(report)
+    text = unescape(report)
+    for words in (
+        "Clause d'insertion",
+        "avis de marché",
+        "rectificatif",
+        "envoyé",
+        "alerte",
+        "mise à jour",
+        "date limite :",
+    ):
+        assert words in text, words
+    # Each notice links to its source page; the demo notices have a deadline in words.
+    assert 'href="https://www.boamp.fr/pages/avis/?q=idweb:99-0002"' in report
+    assert re.search(r"date limite : \w+ \d+(er)? \w+ 20\d\d à 12:00", text)
+
+
+def test_demo_runs_from_any_folder_quietly(tmp_path: Path) -> None:
+    """`python -m tenderwatch demo` from a folder outside the checkout: it finds its packaged
+    example configuration, writes into --output, and no library log line reaches the
+    console (there were 117 aiosmtpd/apprise lines among 157)."""
+    elsewhere = tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENDERWATCH_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tenderwatch", "demo", "--output", "sortie"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["sortie"]
+    assert (elsewhere / "sortie" / "rapport.html").exists()
+    assert list((elsewhere / "sortie" / "emails").glob("*.eml"))
+    for library in ("aiosmtpd", "mail.log", "apprise", "urllib3", "scrapy", "INFO"):
+        assert library not in proc.stderr, proc.stderr
+    assert "Résumé" in proc.stdout and "Réservé EA/ESAT" in proc.stdout
+    assert len((proc.stdout + proc.stderr).splitlines()) < 60

@@ -441,8 +441,8 @@ class CrashAfterSending:
     def channels(self, tag: str) -> Any:
         return self.sender.channels(tag)
 
-    def send_channel(self, cid: str, message: Message) -> ChannelResult:
-        self.sender.send_channel(cid, message)
+    def send_channel(self, cid: str, message: Message, **kw: Any) -> ChannelResult:
+        self.sender.send_channel(cid, message, **kw)
         raise KeyboardInterrupt
 
 

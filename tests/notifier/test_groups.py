@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from tenderwatch.notifier.groups import (
-    WARNING_PREFIX,
+    ERROR,
+    WARNING,
     GroupConfigError,
+    Problem,
     check_apprise_config,
     check_config,
     check_groups,
@@ -244,19 +246,19 @@ urls:
 
 def test_apprise_file_missing(tmp_path: Path) -> None:
     assert check_apprise_config(tmp_path / "a.yml") == [
-        f"{tmp_path / 'a.yml'} : fichier apprise introuvable"
+        Problem(ERROR, f"{tmp_path / 'a.yml'} : fichier apprise introuvable")
     ]
 
 
 def test_apprise_file_without_url(tmp_path: Path) -> None:
     (error,) = check_apprise_config(write(tmp_path, "version: 1\nurls: []\n", "a.yml"))
-    assert "aucune URL" in error
+    assert error.is_error and "aucune URL" in error.message
 
 
 def test_apprise_invalid_yaml_gives_the_line_only(tmp_path: Path) -> None:
     path = write(tmp_path, f"version: 1\nurls:\n  - {SECRET_URL}\n  bad: [\n", "a.yml")
     (error,) = check_apprise_config(path)
-    assert "YAML invalide" in error and "S3cr3t" not in error
+    assert "YAML invalide" in error.message and "S3cr3t" not in error.message
 
 
 def test_apprise_group_tag_without_channel(tmp_path: Path) -> None:
@@ -264,7 +266,7 @@ def test_apprise_group_tag_without_channel(tmp_path: Path) -> None:
     problems = check_apprise_config(
         path, [group("aci-drome"), group("ea-rhone")], operations_tag="ops"
     )
-    errors = [p for p in problems if not p.startswith(WARNING_PREFIX)]
+    errors = [p.message for p in problems if p.is_error]
     assert errors == [
         f"{path} : groupe « ea-rhone », tag « ea-rhone » : aucun canal ne porte ce tag"
     ]
@@ -273,23 +275,26 @@ def test_apprise_group_tag_without_channel(tmp_path: Path) -> None:
 def test_apprise_operations_tag_without_channel(tmp_path: Path) -> None:
     path = write(tmp_path, APPRISE, "a.yml")
     problems = check_apprise_config(path, [group("aci-drome")], operations_tag="astreinte")
-    assert any("tag d'exploitation « astreinte »" in p for p in problems)
+    assert any("tag d'exploitation « astreinte »" in p.message for p in problems)
 
 
 def test_apprise_tag_used_by_no_group_is_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path, APPRISE, "a.yml")
     problems = check_apprise_config(path, [group("aci-drome")], operations_tag="ops")
     assert problems == [
-        f"{WARNING_PREFIX}{path} : tag « orphan » : ne correspond à aucun groupe ni au tag "
-        "d'exploitation"
+        Problem(
+            WARNING,
+            f"{path} : tag « orphan » : ne correspond à aucun groupe ni au tag d'exploitation",
+        )
     ]
+    assert str(problems[0]).startswith("avertissement : ")
 
 
 def test_apprise_refused_entry_is_named_by_number_without_its_url(tmp_path: Path) -> None:
     text = APPRISE + "  - nosuchscheme://user:Hunter2@host/path:\n      - tag: aci-drome\n"
     path = write(tmp_path, text, "a.yml")
     problems = check_apprise_config(path, [group("aci-drome")], operations_tag="ops")
-    refused = [p for p in problems if "refusée" in p]
+    refused = [p.message for p in problems if "refusée" in p.message]
     assert refused == [f"{path} : entrée n° 3 de « urls » refusée par apprise"]
 
 
@@ -298,7 +303,7 @@ def test_no_apprise_message_ever_contains_a_url_or_password(tmp_path: Path, capl
     path = write(tmp_path, text, "a.yml")
     caplog.set_level("DEBUG")
     problems = check_apprise_config(path, [group("x")], operations_tag="y")
-    everything = "\n".join(problems) + caplog.text
+    everything = "\n".join(map(str, problems)) + caplog.text
     for secret in ("S3cr3t", "Hunter2", "smtp.example.org", "://"):
         assert secret not in everything
 
@@ -312,5 +317,5 @@ def test_check_config_runs_every_check(tmp_path: Path) -> None:
         '[[groups]]\nid = "ea-rhone"\nkind = "club"\n',
     )
     problems = check_config(path, env={})
-    assert any("champ « kind »" in p for p in problems)
-    assert any("tag « orphan »" in p for p in problems)
+    assert any("champ « kind »" in p.message and p.is_error for p in problems)
+    assert any("tag « orphan »" in p.message and not p.is_error for p in problems)

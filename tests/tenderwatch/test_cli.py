@@ -46,11 +46,13 @@ def test_command_is_documented_in_readme(name: str) -> None:
 
 
 def test_show_unknown_notice_is_a_clear_error(tmp_path: Path) -> None:
+    # The base must exist: a missing file is its own error (tests/faults/test_missing_db.py).
+    CliRunner().invoke(main, ["db", "migrate", "--db", str(tmp_path / "t.db")])
     result = CliRunner().invoke(
         main, ["notices", "show", "boamp:00-0", "--db", str(tmp_path / "t.db")]
     )
     assert result.exit_code == 1
-    assert "avis inconnu" in result.output
+    assert "avis introuvable" in result.output
 
 
 def test_db_migrate_then_again(tmp_path: Path) -> None:

@@ -48,8 +48,10 @@ from tenderwatch.crawler.normalise.common import (
     MAX_PAYLOAD_BYTES,
     NormaliseError,
     clean_departement,
+    clean_lot_title,
     clean_text,
     departement_from_postcode,
+    format_money,
     join_sections,
     local,
     normalise_lot_id,
@@ -248,10 +250,8 @@ def _amount(value: Any) -> tuple[float | None, str | None]:
 
 
 def _money(amount: float, currency: str | None) -> str:
-    """``75000.0, "EUR"`` → ``75 000 EUR`` (French grouping, cents only when there are any)."""
-    text = f"{amount:,.0f}" if amount == int(amount) else f"{amount:,.2f}"
-    text = text.replace(",", "\u202f").replace(".", ",")
-    return f"{text} {currency}" if currency else text
+    """``75000.0, "EUR"`` → ``75 000 EUR`` (see :func:`common.format_money`)."""
+    return format_money(amount, currency)
 
 
 def _weight(value: Any) -> float | None:
@@ -315,6 +315,14 @@ class _Walker:
     def _leaf(self, key: str, value: Any, heading: str, own: bool) -> None:
         text = _clean(value)
         if not text or (not own and _looks_technical(text, heading)):
+            return
+        if (
+            self._lot is not None
+            and (key in _LOT_TITLE_KEYS or key in _LOT_DESCRIPTION_KEYS)
+            and clean_lot_title(text, self._lot.lot_id) == self._lot.title
+        ):
+            # Already written as the lot's heading line (a description that is only
+            # "Lot 2 : Finition" is the title too).
             return
         if key in _TITLE_KEYS and self._lot is None:
             self.firsts.setdefault(key, text)
@@ -521,6 +529,10 @@ class _Walker:
                 continue
             lot = self._new_lot(item, position)
             saved = (self._lot, self._lot_label)
+            # The clean title heads the lot's text ("Lot 1 : Remorquage…"): the form's own
+            # title field would read "Lot 1 – Intitulé : …", and whoever reads lot headers
+            # in the text (the classifier, an alert) would take the label for the title.
+            self._add(f"Lot {lot.lot_id}", lot.title or "")
             self._lot, self._lot_label = lot, f"Lot {lot.lot_id}"
             try:
                 self.walk(item, key, "")
@@ -548,7 +560,11 @@ class _Walker:
             first = description.split("\n", 1)[0].strip()
             if len(first) <= 150 and not first.endswith(":"):
                 title = first
-        return Lot(lot_id=lot_id, title=title or None, description=description or None)
+        return Lot(
+            lot_id=lot_id,
+            title=clean_lot_title(title, lot_id),
+            description=description or None,
+        )
 
     def _on_decisions(self, key: str, value: Any, heading: str) -> None:
         for item in _as_list(value):
@@ -751,7 +767,7 @@ def _apply_decisions(walker: _Walker) -> list[str]:
             # DECISION is the whole contract: its NUM_LOT is often a contract number.
             lot = Lot(
                 lot_id=lot_id,
-                title=decision["title"] or None,
+                title=clean_lot_title(decision["title"], lot_id),
                 description=decision["description"] or None,
             )
             walker.lots.append(lot)
@@ -759,7 +775,7 @@ def _apply_decisions(walker: _Walker) -> list[str]:
         if lot is not None:
             lot.result = lot.result or decision["result"]
             lot.winners = unique([*lot.winners, *decision["winners"]])
-            lot.title = lot.title or decision["title"] or None
+            lot.title = lot.title or clean_lot_title(decision["title"], lot.lot_id)
     return unique(winners)
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import cache
+from importlib import resources
 
 from lxml import etree
 
@@ -176,6 +179,13 @@ def parse_amount(value: object) -> float | None:
         return None
 
 
+def format_money(amount: float, currency: str | None = None) -> str:
+    """``75000.0, "EUR"`` → ``75 000 EUR`` (French grouping, cents only when there are any)."""
+    text = f"{amount:,.0f}" if amount == int(amount) else f"{amount:,.2f}"
+    text = text.replace(",", "\u202f").replace(".", ",")
+    return f"{text} {currency}" if currency else text
+
+
 def normalise_lot_id(value: object) -> str:
     """``LOT-0001`` → ``1``, ``Lot n°03`` → ``3``, ``2A`` stays ``2A``; ``""`` when empty."""
     text = str(value or "").strip()
@@ -217,3 +227,59 @@ def unique(values: list[str]) -> list[str]:
             seen.add(v)
             out.append(v)
     return out
+
+
+@cache
+def _lot_title_prefix_re() -> re.Pattern[str]:
+    """One leading field label or "Lot N" prefix, matched on accent-folded lower-case text.
+
+    Built from ``lot_title_labels.json`` so that a new label is a data change, not code.
+    """
+    table = json.loads(
+        resources.files("tenderwatch.crawler.normalise")
+        .joinpath("lot_title_labels.json")
+        .read_text("utf-8")
+    )
+    labels = sorted((_fold_chars(x) for x in table["labels"]), key=len, reverse=True)
+    words = sorted((_fold_chars(x) for x in table["lot_words"]), key=len, reverse=True)
+    # "Lot 1.2" is a sub-lot, not "Lot 1" followed by a full stop.
+    separator = r"[ \t]*(?:(?:[:\-\u2013\u2014)/]|\.(?!\d))+[ \t]*|$)"
+    return re.compile(
+        r"^[ \t]*(?:"
+        r"(?P<label>" + "|".join(re.escape(x) for x in labels) + r")[ \t]*:[ \t]*"
+        r"|(?:" + "|".join(re.escape(x) for x in words) + r")\b[ \t]*"
+        r"(?:n[ \t]*[o\u00b0\u00ba]?\.?[ \t]*:?[ \t]*|numero[ \t]*)?"
+        r"(?P<id>\d{1,4}[a-z]?)\b" + separator + r")"
+    )
+
+
+def _fold_chars(text: str) -> str:
+    """Lower-case, accents dropped, one character for one: offsets stay those of ``text``."""
+    return "".join(unicodedata.normalize("NFD", c.lower())[0] for c in text)
+
+
+#: Trailing characters that end a title without meaning anything ("Nettoyage des locaux ;").
+_TITLE_TRAILING = " \t.;,:-\u2013\u2014"
+
+
+def clean_lot_title(title: object, lot_id: object = None) -> str | None:
+    """A lot title without the form's field labels, as an alert can print it.
+
+    Buyers and forms write ``Intitulé : …``, ``Description : Lot 1 : …`` or ``Lot 3 : …`` in
+    the title field itself, which then reads ``Lot 3 – Lot 3 : …`` in an alert. Leading labels
+    listed in ``lot_title_labels.json`` go, in any order and as often as they repeat; a
+    ``Lot N`` / ``Lot n° N -`` prefix goes only when N is this lot's own id (``Lot 2 : …`` on
+    lot 5 says something); trailing punctuation goes. ``None`` when nothing is left.
+    """
+    text = " ".join(str(title or "").split())
+    own_id = normalise_lot_id(lot_id) if lot_id not in (None, "") else ""
+    pattern = _lot_title_prefix_re()
+    while text:
+        m = pattern.match(_fold_chars(text))
+        if m is None or not m.end():
+            break
+        if m.group("id") is not None and normalise_lot_id(m.group("id")) != own_id:
+            break
+        text = text[m.end() :].lstrip()
+    text = text.rstrip(_TITLE_TRAILING)
+    return text or None

@@ -41,6 +41,7 @@ from tenderwatch.core.records import (
 )
 from tenderwatch.crawler.normalise.common import (
     NormaliseError,
+    clean_lot_title,
     clean_text,
     departement_from_postcode,
     join_sections,
@@ -773,7 +774,7 @@ def normalise_eforms(
         result, winners = results.for_lot(lot_id)
         lot = Lot(
             lot_id=lot_id,
-            title=_lang_text(lot_project, "Name", langs) or None,
+            title=clean_lot_title(_lang_text(lot_project, "Name", langs), lot_id),
             description=_lang_text(lot_project, "Description", langs) or None,
             cpv=unique(
                 _texts(lot_project, "MainCommodityClassification/ItemClassificationCode")

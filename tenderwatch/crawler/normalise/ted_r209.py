@@ -32,7 +32,9 @@ from tenderwatch.core.records import (
 )
 from tenderwatch.crawler.normalise.common import (
     NormaliseError,
+    clean_lot_title,
     departement_from_postcode,
+    format_money,
     join_sections,
     normalise_lot_id,
     parse_amount,
@@ -276,6 +278,73 @@ def _changes_text(form: etree._Element) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _contractor_names(el: etree._Element | None) -> list[str]:
+    return unique(
+        [_text(e) for e in _all(el, "CONTRACTORS/CONTRACTOR/ADDRESS_CONTRACTOR/OFFICIALNAME")]
+    )
+
+
+def _modification_sections(
+    modification: etree._Element | None, seen: dict[str, set[str]]
+) -> list[tuple[str, str]]:
+    """F20 section VII: the contract after modification and the modification itself.
+
+    VII.1 repeats the contract (description, place, duration, value, contractors) as it stands
+    after the change; VII.2 says what changed and why (VII.2.2: ``ADDITIONAL_NEED`` for
+    additional works or services, ``UNFORESEEN_CIRCUMSTANCE`` for unforeseeable circumstances)
+    and the value before and after. A line already written for the original contract is not
+    repeated.
+    """
+    if modification is None:
+        return []
+    modified = _child(modification, "DESCRIPTION_PROCUREMENT")
+    info = _child(modification, "INFO_MODIFICATIONS")
+    already = seen.get("", set())
+    after = [
+        t
+        for t in (
+            _ptext(_child(modified, "SHORT_DESCR")),
+            _ptext(_child(modified, "MAIN_SITE")),
+        )
+        if t and t not in already
+    ]
+    contractors = _contractor_names(modified)
+    value = _child(_child(modified, "VALUES"), "VAL_TOTAL")
+    total = parse_amount(_text(value))
+    if value is not None and total is not None:
+        after.append(f"Valeur totale : {format_money(total, value.get('CURRENCY'))}")
+    values = _child(info, "VALUES")
+    before_after = []
+    for name, label in (("VAL_TOTAL_BEFORE", "avant"), ("VAL_TOTAL_AFTER", "après")):
+        el = _child(values, name)
+        amount = parse_amount(_text(el))
+        if amount is not None:
+            before_after.append(
+                f"Valeur {label} la modification : {format_money(amount, el.get('CURRENCY'))}"
+            )
+    reasons = [
+        (
+            "Besoin de travaux, services ou fournitures supplémentaires",
+            _ptext(_child(info, "ADDITIONAL_NEED")),
+        ),
+        ("Circonstances imprévisibles", _ptext(_child(info, "UNFORESEEN_CIRCUMSTANCE"))),
+    ]
+    return [
+        ("Marché après modification", "\n".join(after)),
+        ("Titulaire(s) après modification", "\n".join(contractors)),
+        ("Description de la modification", _ptext(_child(info, "SHORT_DESCR"))),
+        (
+            "Raisons de la modification",
+            "\n".join(
+                f"{label} : {text}" if "\n" not in text else f"{label} :\n{text}"
+                for label, text in reasons
+                if text
+            ),
+        ),
+        ("Valeur de la modification", "\n".join(before_after)),
+    ]
+
+
 def _awards(form: etree._Element) -> dict[str, tuple[str, list[str]]]:
     """Lot id → (result, winner names) from AWARD_CONTRACT blocks ("" = no LOT_NO given)."""
     out: dict[str, tuple[str, list[str]]] = {}
@@ -379,7 +448,7 @@ def normalise_ted_r209(
                 result, winners = awards[""]
             lot = Lot(
                 lot_id=lot_id,
-                title=" ".join(_ptext(_child(descr, "TITLE")).split("\n")) or None,
+                title=clean_lot_title(_ptext(_child(descr, "TITLE")), lot_id),
                 description=_ptext(_child(descr, "SHORT_DESCR")) or None,
                 cpv=lot_cpv,
                 estimated_value=parse_amount(_text(value)),
@@ -417,6 +486,12 @@ def normalise_ted_r209(
         ("Informations complémentaires", _ptext(_first(form, "COMPLEMENTARY_INFO/INFO_ADD"))),
         ("Modifications", _changes_text(form)),
     ]
+    modification = _child(form, "MODIFICATIONS_CONTRACT")
+    modified = _child(modification, "DESCRIPTION_PROCUREMENT")
+    sections += _modification_sections(modification, seen)
+    nuts += [_code(e) for e in _children(modified, "NUTS")]
+    cpv += [_code(e) for e in _all(modified, "CPV_MAIN/CPV_CODE")]
+    cpv += [_code(e) for e in _all(modified, "CPV_ADDITIONAL/CPV_CODE")]
 
     departements = unique([d for d in map(departement_from_nuts, nuts) if d])
     if not departements:
@@ -440,6 +515,9 @@ def normalise_ted_r209(
     winners = unique([w for lot in lots for w in lot.winners])
     if not winners:
         winners = unique([w for _, names in awards.values() for w in names])
+    # F20: the contractors after the modification (section VII.1.6), who may differ from
+    # those of the award (a member of the group replaced, a new holder after a takeover).
+    winners = unique([*winners, *_contractor_names(modified)])
     return Notice(
         id=f"ted:{source_id}",
         source="ted",
