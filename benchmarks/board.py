@@ -14,7 +14,9 @@
 3. ``--clients`` concurrent local clients (threads with ``http.client`` to 127.0.0.1 only),
    each signed in as a member of a different group through a real sign-in link, alternate
    their group's board and one of its notices, ``--requests`` requests each or until
-   ``--seconds`` have passed.
+   ``--seconds`` have passed; after an unmeasured warm-up, two phases: at a person's pace
+   (``--think`` seconds between pages on average, 20 clients ≈ 20 pages a second), then
+   without pauses (the server saturated: latency is then mostly waiting in line).
 
 Prints p50/p95 latency per page and the server's peak resident memory (``VmHWM`` in
 ``/proc/<pid>/status``). Targets: p95 under 150 ms, peak under 300 MB. The machine's load

@@ -84,7 +84,7 @@ def prepare_board_db(demo_db: Path, target: Path) -> list:
 
     groups = load_groups(ROOT / "config" / "tenderwatch.example.toml")
     source = Store(demo_db, migrate=False)
-    source.db.execute(f"VACUUM INTO '{target}'")  # a consistent copy, WAL included
+    source.db.execute("VACUUM INTO ?", [str(target)])  # a consistent copy, WAL included
     source.close()
     store = Store(target)
     board = Board(store)
@@ -141,7 +141,12 @@ def shoot_board(db: Path, groups: list) -> None:
             page.goto(f"{base}/g/{BOARD_GROUP}/avis/{BOARD_NOTICE}")
             target = OUT / "avis.png"
             # The top of the notice: facts, detected clauses, lots with their marks.
-            page.screenshot(path=str(target), clip={"x": 0, "y": 0, "width": 1200, "height": 2000})
+            height = min(2200, page.evaluate("document.documentElement.scrollHeight"))
+            page.screenshot(
+                path=str(target),
+                full_page=True,
+                clip={"x": 0, "y": 0, "width": 1200, "height": height},
+            )
             print(f"{target.relative_to(ROOT)} ({target.stat().st_size // 1024} Ko)")
             browser.close()
     finally:

@@ -13,13 +13,13 @@ import html
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tenderwatch.core.settings import Settings
+from tenderwatch.core.settings import Settings, SettingsError
 from tenderwatch.core.store import Store
 
 logger = logging.getLogger(__name__)
@@ -260,6 +260,7 @@ def _notify_cycle(
         groups,
         max_attempts=notify.max_attempts,
         backoff_minutes=notify.retry_backoff_minutes,
+        board_base_url=board_base_url(settings.config_path),
     )
     since = None if rematch else store.get_state(MATCH_CURSOR)
     ids, newest = store.classified_since(MODEL_VERSION, since)
@@ -288,6 +289,29 @@ def _notify_cycle(
                 report.interrupted,
             )
     return report
+
+
+def board_base_url(config_path: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    """The board's public address when this instance has one (a ``[web]`` section or
+    ``TENDERWATCH_WEB_BASE_URL``): alerts then link each notice on the board."""
+    import tomllib
+
+    from tenderwatch.core.board import load_web_settings
+
+    env = os.environ if env is None else env
+    has_web = "TENDERWATCH_WEB_BASE_URL" in env
+    if config_path and not has_web:
+        try:
+            has_web = "web" in tomllib.loads(Path(config_path).read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return None  # the configuration check reports it
+    if not has_web:
+        return None
+    try:
+        return load_web_settings(config_path, env=env).base_url
+    except SettingsError as exc:
+        logger.warning("tableau de veille : %s (pas de lien dans les alertes)", exc)
+        return None
 
 
 def _tell_operations(sender: Any, tag: str, title: str, lines: list[str]) -> None:

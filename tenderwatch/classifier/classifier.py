@@ -21,7 +21,8 @@ from tenderwatch.classifier.lots import complete_ids, normalise_lot_id
 from tenderwatch.classifier.pipeline import build_nlp
 
 #: Bump whenever rules, patterns or lookups change: the store reclassifies on a new version.
-MODEL_VERSION = "rules-2026.12.1"  # 12.1: lots on real notices (issue #9)
+#: 12.1: lots on real notices; 12.2: labels, confidence and hours on real notices (issue #9).
+MODEL_VERSION = "rules-2026.12.2"
 #: The hard limit: texts longer than this are cut before analysis, and the result says so
 #: (``truncated``, a warning, « texte tronqué » in ``notices show`` and the alerts). Below it a
 #: long text is analysed whole, in chunks (:mod:`tenderwatch.classifier.chunks`): real notices

@@ -70,8 +70,8 @@ _RESERVED_LABELS = ("reserved_siae", "reserved_disability", "reserved_other")
 #: "accompagnement vers l'emploi des bénéficiaires du RSA" (not "… heures d'accompagnement à
 #: l'emploi de personnes éloignées de l'emploi": employment of people, a clause).
 _SERVICE_GAP_RE = re.compile(
-    r"\s*(?:vers l'emploi\s+|qualifiantes?\s+|professionnelles?\s+)?(?:(?:des|les|de|d'|aux|du)\s*)?"
-    r"(?:\d+\s+)?(?:personnes\s+|publics\s+)?$",
+    r"\s*(?:vers l'emploi\s+|qualifiantes?\s+|professionnelles?\s+)?"
+    r"(?:(?:des|les|de|d'|aux|du)\s*)?(?:\d+\s+)?(?:personnes\s+|publics\s+)?$",
     re.I,
 )
 #: Cues that make a clause; when all are in optional wording, the clause is only encouraged.
@@ -80,6 +80,23 @@ _CLAUSE_RELEVANT = frozenset(
 )
 #: Articles of the insertion-contract procedure (CMP art. 30, D. 2016-360 art. 28, R2123-1).
 _CONTRACT_ARTS = _articles_for("insertion_contract")
+#: What an insertion clause reserves: hours, a share of the work ("500 heures sont réservées").
+_HOURS_SUBJECT_RE = re.compile(
+    r"\b(?:heures?|volume|temps de travail|main-d'oeuvre|postes?|embauches?)\b|%", re.I
+)
+
+
+def _reserved_subject(text: str, start: int, end: int) -> bool:
+    """Whether the nearest thing reserved before ``end`` is the contract, a lot or
+    participation rather than hours of work ("le lot 2 est réservé" vs "une partie des heures
+    du marché est réservée")."""
+    subjects = [m.end() for m in _RESERVED_SUBJECT_RE.finditer(text, start, end)]
+    if not subjects:
+        return False
+    hours = [m.end() for m in _HOURS_SUBJECT_RE.finditer(text, start, end)]
+    return not hours or subjects[-1] > hours[-1]
+
+
 _RESERVATION_ARTS = SIAE_ARTS | HANDI_ARTS | ESS_ARTS | PRISON_ARTS | {"ORD2015:36", "ORD2015:36-I"}
 _UNSPECIFIED_RE = re.compile(
     r"^\W*(?:[\w'-]+\W+){0,4}?(?:reserve|reservee|reserves|reservees)\W*$|:\s*oui\b[^a-z]*$",
@@ -280,13 +297,20 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
     only = _ONLY_RE.search(text, sent.start, sent.end)
     reserve = sent.pos.get("RESERVE", [])
     reservation_hit = False
-    if reserve and not only and not (arts & _RESERVATION_ARTS):
+    if reserve and not only:
         # "une partie des heures est réservée aux SIAE" is a clause, not a reserved contract:
-        # what is reserved must be the contract, a lot or participation
+        # what is reserved must be the contract, a lot or participation — also when a
+        # reservation article is cited as the basis of the clause ("Les heures d'insertion
+        # sont réservées aux publics … (L. 2113-13)"); with the article and no subject at all
+        # ("Réservé aux SIAE (L2113-13)") the article says what is reserved
         reserve = [
             c
             for c in reserve
-            if _RESERVED_SUBJECT_RE.search(text, max(sent.start, c[1] - 60), c[2])
+            if _reserved_subject(text, max(sent.start, c[1] - 60), c[2])
+            or (
+                arts & _RESERVATION_ARTS
+                and not _HOURS_SUBJECT_RE.search(text, max(sent.start, c[1] - 60), c[2])
+            )
         ]
     if (reserve or only) and not sent.has("BOILERPLATE"):
         # the predicate of the statement, not the one of its heading ("Marchés réservés : …")
@@ -333,12 +357,20 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
     support = [
         c
         for c in sent.pos.get("CONTRACT_SUPPORT", []) + sent.pos.get("INS_CONTRACT_WEAK", [])
-        if (c[0] == "CONTRACT_SUPPORT" and (ins or benef)) or sent.same_part(c, people_cues)
+        if sent.same_part(c, people_cues)
     ]
+    if contract or arts & _CONTRACT_ARTS:
+        pass
+    elif sent.has("CLAUSE_STRONG", "CLAUSE_WEAK", "CLAUSE_NOUN"):
+        # "l'encadrement technique des salariés en insertion recrutés au titre de la clause
+        # sociale": how a clause is carried out, not the object of the contract
+        support = []
     if not sent.in_criteria and (contract or support):
         finding = add("insertion_contract", (contract or support)[0])
         contract_arts = arts & _CONTRACT_ARTS
         finding.score = 0.95 if contract_arts else 0.85 if contract and (ins or benef) else 0.7
+        # only the support wording: dropped when the notice states an insertion clause
+        finding.weak = not contract and not contract_arts
 
     # -- insertion criterion ------------------------------------------------------------
     generic_crit = sent.pos.get("CRIT_GENERIC", [])
@@ -379,7 +411,7 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
             c
             for c in sent.pos.get("CLAUSE_NOUN", [])
             if sent.same_part(c, ("INS_EMPLOY",))
-            and any(0 <= w[1] - c[2] <= 80 for w in insertion_words)
+            and any(0 <= w[1] - c[2] <= 80 or 0 <= c[1] - w[2] <= 80 for w in insertion_words)
         ]
         weak = [
             c
@@ -392,6 +424,11 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
         generic = [
             c
             for c in sent.pos.get("CLAUSE_GENERIC", [])
+            + [
+                c
+                for c in sent.pos.get("CONSIDERATION_SOCIAL", [])
+                if sent.same_part(c, ("CLAUSE_NOUN",))
+            ]
             if not (sent.has("LABOUR_LAW") and not (benef or ins or strong))
         ]
         people = benef or ins
@@ -449,7 +486,7 @@ def _evaluate(sent: _Sentence, refs: list[LegalRef], qtys: list[Quantity]) -> li
                 finding.score = _clause_score(finding, strong, measured, people)
     if sent.has("OPP_TEXT") and not any(f.label == "insertion_clause" for f in found):
         add("clause_opp", sent.pos["OPP_TEXT"][0], kind="opp")
-    for label in ("CLAUSE_STRONG", "CLAUSE_WEAK", "CLAUSE_GENERIC"):
+    for label in ("CLAUSE_STRONG", "CLAUSE_WEAK", "CLAUSE_GENERIC", "CONSIDERATION_SOCIAL"):
         if sent.neg.get(label) and not any(f.label == "insertion_clause" for f in found):
             add("insertion_clause", sent.neg[label][0], negated=True)
             break
@@ -650,6 +687,14 @@ def decide(text: str, analysis: Analysis, cues: list[Cue]) -> None:
     _anaphoric_scope(text, analysis, findings)
     _allotment(text, analysis, cues)
     _resolve_res_ws(text, analysis, findings, cues)
+    contracts = [f for f in findings if f.label == "insertion_contract" and not f.negated]
+    if contracts and all(f.weak for f in contracts) and any(
+        f.label == "insertion_clause" and not f.negated and (f.named or f.clause_word)
+        for f in findings
+    ):
+        # "activité support", "encadrement technique", "mise en situation de travail" in a
+        # notice with an insertion clause describe how the clause is carried out
+        findings = [f for f in findings if f not in contracts]
     contract_sentences = {
         f.sentence for f in findings if f.label == "insertion_contract" and not f.negated
     }

@@ -32,6 +32,9 @@ BATCH_SIZE = 16
 #: the work: starting a worker (imports, patterns) costs about as much as 200 notices.
 AUTO_MIN_PER_WORKER = 200
 
+#: Batches handed out per worker before the oldest result is taken.
+IN_FLIGHT_PER_WORKER = 4
+
 _worker_classifier: Classifier | None = None
 
 
@@ -139,8 +142,9 @@ class ClassifierPool:
                 pending.append(pool.submit(_classify_batch, batch))
             return bool(batch)
 
-        # Two batches per worker in flight: one running, one waiting, none idle.
-        for _ in range(2 * jobs):
+        # Several batches per worker in flight: results are taken in order, so a slow batch
+        # (a 70 000-character notice) must not leave the other workers without work.
+        for _ in range(IN_FLIGHT_PER_WORKER * jobs):
             if not submit():
                 break
         try:

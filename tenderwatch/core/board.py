@@ -141,10 +141,12 @@ def load_web_settings(
     for key in raw:
         if key not in known:
             raise SettingsError(f"{path} : [web] clé inconnue « {key} »")
+    from_env = set()
     for key in known | {"secret_key"}:
         var = f"{ENV_PREFIX}WEB_{key.upper()}"
         if var in env:
             raw[key] = env[var]
+            from_env.add(key)
     for key, value in raw.items():
         where = f"[web] {key}"
         if key in _WEB_INT_KEYS:
@@ -165,7 +167,8 @@ def load_web_settings(
                 settings.https = False
             else:
                 raise SettingsError(f"{where} : true ou false attendu")
-        elif key == "secret_key_file" and value and path is not None:
+        elif key == "secret_key_file" and value and path is not None and key not in from_env:
+            # Relative to the TOML file that names it (an environment value: to the cwd).
             file = Path(str(value)).expanduser()
             settings.secret_key_file = str(file if file.is_absolute() else path.parent / file)
         else:
@@ -552,9 +555,10 @@ class Board:
         self.log(group_id, notice_id, member_id, "added")
         return True
 
-    def cards(self, group_id: str) -> list[dict[str, Any]]:
+    def cards(self, group_id: str, *, with_text: bool = False) -> list[dict[str, Any]]:
         """One row per notice of the board: the notice, its procedure state, its latest
-        classification's labels and lots, and the group's updates about it."""
+        classification's labels and lots, and the group's updates about it. The notice text
+        (long) only ``with_text``, for a text search."""
         ids = self.notice_ids(group_id)
         if not ids:
             return []
@@ -562,8 +566,9 @@ class Board:
         # Only "?" placeholders are joined into the SQL: no user text.
         sql = (
             "SELECT n.id, n.title, n.nature, n.published, n.buyer_name, n.departements,"  # noqa: S608
-            " n.estimated_value, n.url, n.text, n.procedure_id,"
-            " coalesce(p.deadline, n.deadline) AS deadline, p.status AS procedure_status,"
+            " n.estimated_value, n.url, n.procedure_id,"
+            + (" n.text," if with_text else " '' AS text,")
+            + " coalesce(p.deadline, n.deadline) AS deadline, p.status AS procedure_status,"  # noqa: S608
             " p.current_notice_id, p.notice_ids AS procedure_notices,"
             " (SELECT c.positive FROM classifications c WHERE c.notice_id = n.id"
             "  ORDER BY c.classified_at DESC LIMIT 1) AS positive,"

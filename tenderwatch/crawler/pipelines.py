@@ -103,10 +103,13 @@ class StorePipeline:
     def _store_failed(self, raw: RawNotice, exc: sqlite3.Error) -> None:
         """Count a notice the store refused; keep one message per distinct cause."""
         message = "stockage impossible : " + describe_sqlite_error(exc, self.db_path)
-        logger.error("notice %s not stored: %s", raw.notice_id, exc)
         self.store_failures += 1
         if message not in self.store_errors:
+            # Once per cause at ERROR: a full disk refuses every notice after the first.
+            logger.error("notice %s not stored (further ones: DEBUG): %s", raw.notice_id, exc)
             self.store_errors.append(message)
+        else:
+            logger.debug("notice %s not stored: %s", raw.notice_id, exc)
 
     def _skip(self, raw: RawNotice, reason: str, detail: str) -> None:
         assert self.store is not None

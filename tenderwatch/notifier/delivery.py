@@ -46,6 +46,7 @@ from apprise.common import MATCH_ALL_TAG
 from apprise.plugins.base import NotifyBase
 from apprise.url import URLBase
 
+from tenderwatch.core.board import Board, notice_url
 from tenderwatch.core.logs import Progress, mask_url, register_apprise_config, register_secret
 from tenderwatch.core.store import Store
 from tenderwatch.notifier import board_routing  # the board's marks route reminders (ADR 0010)
@@ -477,6 +478,7 @@ class Deliverer:
         clock: Callable[[], datetime] = _utcnow,
         stale_after_minutes: float = 10.0,
         load_view: Callable[[Store, str], NoticeView] = load_notice_view,
+        board_base_url: str | None = None,
     ) -> None:
         self.store = store
         self.db = store.db
@@ -490,6 +492,8 @@ class Deliverer:
         # that cannot be told: another host, an old row) when it is older than this.
         self.stale_after = timedelta(minutes=stale_after_minutes)
         self.load_view = load_view
+        # With a board ([web] base_url), every message links the notice on it (issue #10).
+        self.board_base_url = board_base_url
         self.owner = process_token()
 
     # -- queueing -----------------------------------------------------------------------------
@@ -750,8 +754,23 @@ class Deliverer:
 
     # -- rendering ------------------------------------------------------------------------------
 
-    def _view(self, notice_id: str) -> NoticeView:
-        return self.load_view(self.store, notice_id)
+    def _view(self, notice_id: str, channel: str | None = None) -> NoticeView:
+        view = self.load_view(self.store, notice_id)
+        if self.board_base_url:
+            view.board_url = notice_url(
+                view.id, base_url=self.board_base_url, email=self._member_email(channel)
+            )
+        return view
+
+    def _member_email(self, channel: str | None) -> str | None:
+        """The address behind a ``member:<id>`` channel (a personal link), else None."""
+        if not channel or not channel.startswith(board_routing.MEMBER_CHANNEL):
+            return None
+        try:
+            member = Board(self.store).member(int(channel[len(board_routing.MEMBER_CHANNEL) :]))
+        except ValueError:
+            return None
+        return member.email if member else None
 
     def _procedure_status(self, notice: NoticeView) -> str | None:
         if not notice.procedure_id:
@@ -772,7 +791,7 @@ class Deliverer:
 
     def _item(self, row: dict[str, Any], now: datetime) -> tuple[NoticeView, Match]:
         details = json.loads(row["details"] or "{}")
-        notice = self._view(row["notice_id"])
+        notice = self._view(row["notice_id"], row.get("channel"))
         if row["kind"] == ALERT:
             self._check_open(notice, now)
         match = Match(
@@ -792,7 +811,7 @@ class Deliverer:
         if kind in DIGEST_KINDS:
             notice, match = self._item(row, now)
             return render_alert(notice, match, today=today)
-        notice = self._view(row["notice_id"])
+        notice = self._view(row["notice_id"], row.get("channel"))
         if kind in CHANGE_KINDS:
             previous = self._view(details.get("previous_id") or row["notice_id"])
             return render_update(notice, previous, details.get("changes") or {}, today=today)

@@ -105,6 +105,9 @@ class NoticeView:
     # a label missing here (older classifications) counts as « probable ».
     confidence: dict[str, dict] = field(default_factory=dict)
     truncated: bool = False  # the text was cut at the classifier's hard limit
+    # The notice on the shared board (``[web] base_url``), set by the deliverer: personal
+    # (sign-in form pre-filled) for a message to one member, plain for a channel.
+    board_url: str | None = None
 
     def confidence_level(self, label: str) -> str:
         """« sûr » or « probable » (the latter when the classification says nothing)."""

@@ -454,6 +454,7 @@ def notice_context(notice: NoticeView, match: Match | None, today: date) -> dict
         "reasons": [clean(r) for r in (match.reasons if match else []) if clean(r)],
         "explanations": [clean(e) for e in notice.explanations if clean(e)],
         "url": safe_url(notice.url),
+        "board_url": safe_url(notice.board_url),
         "published": format_date(notice.published),
     }
 

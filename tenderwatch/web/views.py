@@ -90,6 +90,12 @@ def notice_link(notice_id: str) -> Any:
     """The link alerts carry: the notice on the first of the member's boards holding it."""
     member = current_member()
     assert member is not None
+    # A notice on BOAMP and TED is on the boards under its canonical record.
+    row = (
+        store().db.execute("SELECT canonical_id FROM notices WHERE id = ?", [notice_id]).fetchone()
+    )
+    if row and row[0]:
+        notice_id = row[0]
     for group_id in member.groups:
         if board().has_notice(group_id, notice_id):
             return redirect(url_for("views.notice", group_id=group_id, notice_id=notice_id))
@@ -112,7 +118,8 @@ def _board_page_url(group_id: str, page: int) -> str:
 def group_board(group_id: str) -> Any:
     _member, group_id = _group(group_id)
     today = present.today_paris()
-    cards = [present.decorate(c, today) for c in board().cards(group_id)]
+    with_text = bool((request.args.get("q") or "").strip())
+    cards = [present.decorate(c, today) for c in board().cards(group_id, with_text=with_text)]
     counts = present.status_counts(cards)
     shown = present.sort_cards(
         present.filter_cards(cards, request.args), request.args.get("tri", "")
@@ -121,8 +128,9 @@ def group_board(group_id: str) -> Any:
     # One page of cards: a board keeps every notice the group was ever alerted about, and
     # rendering them all made the page's time grow with the board (benchmarks/board.py).
     pages = max(1, -(-len(shown) // BOARD_PAGE_SIZE))
-    page = request.args.get("page", "1")
-    page = min(int(page), pages) if page.isdigit() and int(page) >= 1 else 1
+    raw = request.args.get("page", "")
+    # ASCII digits only, and short: int() refuses « ² » and 5,000-digit strings (a 500).
+    page = min(max(int(raw), 1), pages) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
     start = (page - 1) * BOARD_PAGE_SIZE
     return render_template(
         "board.html",

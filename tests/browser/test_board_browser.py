@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pytest
 
@@ -212,4 +213,12 @@ def test_a_long_board_comes_in_pages_that_keep_the_filters(browser, expect, serv
     expect(alice).to_have_url(re.compile(r"[?&]dep=26(&|$)"))
     expect(cards).to_have_count(11)
     expect(alice.locator('li.card[data-avis="boamp:26-2"]')).to_have_count(0)  # Ardèche
+
+    # A page number typed by hand: past the end is the last page; anything else the first.
+    for value, shown in [("999", "Avis 31 à 42"), ("0", "Avis 1 à 30"), ("²", "Avis 1 à 30")]:
+        alice.goto(f"{server.base}/g/{GROUP}/?page={quote(value)}")
+        expect(alice.get_by_text(re.compile("^" + shown + " sur 42 "))).to_be_visible()
+    response = alice.goto(f"{server.base}/g/{GROUP}/?page={'9' * 5000}")
+    assert response.status == 200
+    expect(alice.get_by_text(re.compile("^Avis 1 à 30 sur 42 "))).to_be_visible()
     alice.context.close()

@@ -101,6 +101,46 @@ CASES: list[tuple[str, set[str], int | None]] = [
         None,
     ),
     ("Marché réservé à une structure employant des personnes handicapées", {HANDI}, None),
+    ("Lot 3 : réservé SIAE (article L2113-13 du CCP).", {SIAE}, None),
+    ("Lot n°2 - réservé aux ESAT et EA.", {HANDI}, None),
+    (
+        "Réservé aux structures d'insertion par l'activité économique (SIAE) conformément à "
+        "l'article L.2113-13 du code de la commande publique.",
+        {SIAE},
+        None,
+    ),
+    (
+        "Le lot 4 est réservé aux entreprises employant au moins 50 % de travailleurs handicapés.",
+        {HANDI},
+        None,
+    ),
+    (
+        "L'insertion sociale et professionnelle des publics éloignés de l'emploi est une "
+        "condition d'exécution du marché.",
+        {CLAUSE},
+        None,
+    ),
+    # the TED form's res-ws wording (« objet » or « objectif ») decides neither SIAE nor EA/ESAT
+    (
+        "III.1.5) Informations sur les marchés réservés : Le marché est réservé à des ateliers "
+        "protégés et à des opérateurs économiques dont l'objectif est l'intégration sociale et "
+        "professionnelle de personnes handicapées ou défavorisées",
+        set(),
+        None,
+    ),
+    # how a clause is carried out is not the object of an insertion contract
+    (
+        "Le titulaire assure l'encadrement technique des salariés en insertion recrutés au titre "
+        "de la clause sociale.",
+        {CLAUSE},
+        None,
+    ),
+    (
+        "Clause d'insertion : 300 heures. Le titulaire assurera la mise en situation de travail "
+        "des personnes en insertion.",
+        {CLAUSE},
+        300,
+    ),
 ]
 
 

@@ -71,11 +71,27 @@ FAMILIES: dict[str, list[str]] = {
         "code de la commande publique.",
         "Réservation de tout ou partie du marché : Non.",
     ],
+    "negated_clause": [
+        "Conditions d'exécution à caractère social : Non",
+        "Éléments à caractère social : néant",
+        "Clause sociale : sans objet",
+        "Le marché ne comporte pas de conditions d'exécution à caractère social.",
+        "Les conditions d'exécution peuvent comporter des éléments à caractère social ou "
+        "environnemental.",
+        "Marché réservé : Non. Clause sociale : Non. Clause environnementale : Oui.",
+    ],
     "empty_reserved_heading": [
         "III.1.5) Informations sur les marchés réservés\nIII.2) Conditions liées au marché",
         "III.1.5)Informations sur les marchés réservés :\nIII.1.6)Cautionnement et garanties",
     ],
     "l5212_declaration": [
+        # real (boamp-20-100334, boamp-20-100843)
+        "extrait KbisRenseignements sur l'obligation d'emploi mentionnée aux articles L5212-1 à "
+        "L5212-11 du Code du travail",
+        "Déclaration sur l'honneur du candidat attestant qu'il est en règle, au cours de l'année "
+        "précédant celle au cours de laquelle a lieu le lancement de la consultation, au regard "
+        "des articles L. 5212-1, L. 5212-2, L. 5212 5 et L. 5212-9 du code du travail, concernant "
+        "l'emploi des travailleurs handicapés- Formulaire Dc1, Lettre de candidature",
         "Déclaration sur l'honneur du candidat justifiant qu'il a satisfait aux obligations "
         "relatives à l'emploi des travailleurs handicapés prévues aux articles L. 5212-1 à "
         "L. 5212-11 du code du travail.",
@@ -83,6 +99,10 @@ FAMILIES: dict[str, list[str]] = {
         "handicapés (art. L5212-2 du code du travail).",
     ],
     "services_sociaux_form": [
+        # real (ted-384078-2020)
+        "Marché de douze mois reconductible trois fois douze mois procédure adaptée (article "
+        "R. 2123-1 3o et du code de la commande publique): ce marché ayant pour objet des "
+        "services postaux, il est passé conformément aux règles applicables.",
         "Avis de marché - services sociaux et autres services spécifiques. Procédure adaptée "
         "en application de l'article R. 2123-1 3° du code de la commande publique.",
         "Procédure adaptée (article R2123-1 du code de la commande publique).",
@@ -119,7 +139,18 @@ FAMILIES: dict[str, list[str]] = {
         "stérilisateurs installés dans l'ensemble des établissements.",
         "Le marché a pour objet la qualification des équipements de laboratoire.",
     ],
+    "support_wording": [
+        "Le support technique et la maintenance sont assurés par le titulaire ; les personnes "
+        "en insertion sont accompagnées par le PLIE.",
+    ],
     "staff_takeover": [
+        # real (boamp-20-100283)
+        "Une clause de reprise du personnel s'applique sur le marché, au regard de la convention "
+        "collective de ce secteur d'activité.",
+        "Clause sociale de reprise du personnel : le titulaire reprendra les salariés affectés "
+        "au marché.",
+        "Clauses sociales : le titulaire respecte la convention collective nationale des "
+        "entreprises de propreté et l'avenant n°7.",
         "Clause de reprise du personnel : le titulaire reprendra les salariés affectés au "
         "marché conformément à l'accord collectif de la propreté.",
         "Le titulaire est tenu de reprendre le personnel du prestataire sortant (article 7 de "
@@ -133,10 +164,19 @@ FAMILIES: dict[str, list[str]] = {
         "Clause d'exécution environnementale : nettoyage et tri des déchets.",
     ],
     "optional_insertion": [
+        "Il est recommandé au titulaire de recourir à des personnes éloignées de l'emploi.",
+        "Le titulaire a la possibilité de réaliser des heures d'insertion.",
         # real (boamp-21-35762)
         "Clause incitative pour l'insertion de bénéficiaires du RSA (lots 6 et 7)",
         "Le titulaire est encouragé à recourir à des personnes éloignées de l'emploi.",
         "Le candidat pourra proposer, à titre facultatif, une action d'insertion.",
+    ],
+    "social_not_insertion": [
+        "Conditions d'exécution à caractère social : respect de l'égalité entre les femmes et "
+        "les hommes.",
+        "Les considérations sociales et environnementales sont prises en compte dans le choix "
+        "des produits.",
+        "Critère n°3 : performance sociale et environnementale (10 %).",
     ],
     "buyer_policy": [
         # real (III.2.2 of a 2020 notice)
@@ -190,6 +230,23 @@ def test_l2113_13_as_the_basis_of_an_execution_clause_is_a_clause_not_a_reservat
         "réservera 300 heures de travail à des personnes éloignées de l'emploi."
     )
     assert social_labels(classify, text) == {"insertion_clause"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Un volume de 500 heures est réservé aux personnes en insertion, notamment via les SIAE "
+        "(article L2113-13 du CCP).",
+        "En application de l'article L2113-13, une partie des heures de travail est réservée à "
+        "des personnes éloignées de l'emploi.",
+        "Les heures d'insertion sont réservées aux publics éloignés de l'emploi (L. 2113-13).",
+        "En application de l'article L2113-15 du CCP, le titulaire devra réaliser une action "
+        "d'insertion de 300 heures.",
+        "Marché réservé : non. Clause d'insertion : 150 heures.",
+    ],
+)
+def test_reserved_hours_under_a_reservation_article_are_a_clause(classify, body):
+    assert social_labels(classify, notice(body)) == {"insertion_clause"}
 
 
 def test_hiring_jobseekers_is_still_a_clause(classify):

@@ -113,3 +113,17 @@ def test_quantity_parser_units_and_false_friends():
     # a capital glued to the unit ends it; a lowercase word does not ("5 hommes", "3 hotels")
     assert find_quantities("5 hommes et 3 hotels") == []
     assert [q.value for q in find_quantities("100 heuresLes modalités")] == [100]
+
+
+def test_explain_states_the_rate_not_a_total(classify):
+    from tenderwatch.classifier import explain
+
+    result = classify(
+        conditions(
+            "Le titulaire réalisera 5 h d'insertion par tranche de 10 000 € HT de travaux au "
+            "profit de personnes éloignées de l'emploi."
+        )
+    )
+    text = " ".join(explain(result))
+    assert "5 heures d'insertion par tranche de 10\u00a0000 €" in text
+    assert "au total" not in text

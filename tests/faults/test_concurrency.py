@@ -135,3 +135,43 @@ def test_writers_in_parallel_wait_for_each_other(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM notices").fetchone() == (160,)
         assert conn.execute("SELECT count(*) FROM state").fetchone() == (4,)
     conn.close()
+
+
+def test_notify_while_the_lock_is_held_says_so_and_exits_0(tmp_path: Path) -> None:
+    """The lock held by another process (here a real one, holding it until told to stop):
+    ``notify`` sends nothing, names that process, exits 0."""
+    db = tmp_path / "t.db"
+    mailbox = Mailbox().start()
+    hook = Webhook().start()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom tenderwatch.cycle import notify_lock\n"
+            "with notify_lock(sys.argv[1]):\n    print('held', flush=True)\n    sys.stdin.read()\n",
+            str(db),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        cfg = notify_setup(tmp_path, db, mailbox, hook, count=2)
+        assert holder.stdout.readline().strip() == "held"
+        [(code, stdout, stderr)] = finish([start_tw(["notify"], db, config=cfg)])
+        assert code == 0, stdout + stderr
+        assert f"envoi des alertes déjà en cours (pid {holder.pid})" in stdout
+        assert mailbox.messages == []
+        # The holder is killed: the kernel drops its lock, the next cycle runs.
+        holder.kill()
+        holder.wait()
+        [(code, stdout, stderr)] = finish([start_tw(["notify"], db, config=cfg)])
+        assert code == 0, stdout + stderr
+        assert "déjà en cours" not in stdout
+        assert len(mailbox.messages) == 3  # 1 notice to both groups, 1 to the ACI
+    finally:
+        holder.kill()
+        holder.wait()
+        mailbox.stop()
+        hook.close()

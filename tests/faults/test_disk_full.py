@@ -51,7 +51,10 @@ def consistency(db: Path) -> dict[str, int]:
         fts = conn.execute("SELECT count(*) FROM notices_fts").fetchone()[0]
         notices = conn.execute("SELECT count(*) FROM notices").fetchone()[0]
         assert fts == notices
-        return {"notices": notices, "crawls": conn.execute("SELECT count(*) FROM crawls").fetchone()[0]}
+        return {
+            "notices": notices,
+            "crawls": conn.execute("SELECT count(*) FROM crawls").fetchone()[0],
+        }
 
 
 def test_crawl_on_a_full_disk_is_incomplete_and_consistent(small_disk: SmallDisk) -> None:
@@ -72,8 +75,9 @@ def test_crawl_on_a_full_disk_is_incomplete_and_consistent(small_disk: SmallDisk
         # Every notice not stored counts as an error and as missing (the report itself may
         # not fit in the base either: one more error, said too).
         counts = dict(
-            line.strip().rsplit(None, 1) for line in out.splitlines() if line.startswith("  ")
-            and line.strip().split()[0] in ("erreurs", "manquants")
+            line.strip().rsplit(None, 1)
+            for line in out.splitlines()
+            if line.startswith("  ") and line.strip().split()[0] in ("erreurs", "manquants")
         )
         assert int(counts["erreurs"]) >= missing > 0, out
         assert int(counts["manquants"]) == missing, out

@@ -119,9 +119,14 @@ def test_a_failing_job_is_reported() -> None:
 
 
 def test_sigterm_stops_the_service_cleanly(tmp_path: Path) -> None:
+    # The service refuses to start without a group (issue #8): give it the example ones.
+    config = tmp_path / "tenderwatch.toml"
+    config.write_text((ROOT / "config" / "tenderwatch.example.toml").read_text("utf-8"), "utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tenderwatch", "schedule"],
-        env=cli_env(tmp_path),
+        [sys.executable, "-m", "tenderwatch", "schedule", "--config", str(config)],
+        env=cli_env(
+            tmp_path, TENDERWATCH_APPRISE_CONFIG=str(ROOT / "config" / "apprise.example.yml")
+        ),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -442,3 +442,13 @@ def test_versions_of_the_procedure_on_the_notice_and_the_card(alice, db_path):
     assert "Rectificatif publié" in card[: card.index("</ol>")]
     other = board[board.index('data-avis="boamp:26-2"') :]
     assert "Rectificatif publié" not in other[: other.index('data-avis="boamp:26-1"')]
+
+
+def test_alert_link_to_the_other_source_record_finds_the_canonical_one(alice, db_path):
+    store = Store(db_path)
+    add_notice(store, "ted:1234-2026", title="Même avis sur TED")
+    store.db.execute("UPDATE notices SET canonical_id = 'boamp:26-1' WHERE id = 'ted:1234-2026'")
+    store.db.conn.commit()
+    store.close()
+    response = alice.get("/avis/ted:1234-2026")
+    assert response.headers["Location"] == "/g/aci-drome/avis/boamp:26-1"

@@ -17,7 +17,7 @@ from tenderwatch.core.board import Board, WebSettings
 from tenderwatch.core.store import Store
 from tenderwatch.localservers import Mailbox, free_port
 from tenderwatch.web import create_app
-from tenderwatch.web.mail import AppriseMailer
+from tenderwatch.web.mail import AppriseMailer, ConsoleMailer
 
 from ..conftest import ROOT, cli_env, run_cli
 from .conftest import GROUPS, SECRET, csrf
@@ -242,3 +242,41 @@ def test_serve_dev_answers_and_prints_the_link(tmp_path, db_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_demo_links_open_the_board(tmp_path, db_path):
+    from tenderwatch.board_commands import demo_board_links
+
+    config = _config(tmp_path)
+    printed: list[str] = []
+    name = demo_board_links(tmp_path, Path(db_path), config, printed.append)
+    links = re.findall(
+        r"http://127\.0\.0\.1:8080(/connexion/\S+)", (tmp_path / name).read_text(encoding="utf-8")
+    )
+    assert len(links) == 1  # one group, its admin
+    assert (
+        "tenderwatch serve --dev" in printed[1] and "TENDERWATCH_WEB_SECRET_KEY_FILE=" in printed[1]
+    )
+    key = (tmp_path / "cle-tableau.txt").read_text(encoding="utf-8").strip()
+    assert (tmp_path / "cle-tableau.txt").stat().st_mode & 0o077 == 0
+    # What `serve` does with that key file: the link signs the demonstration member in.
+    from tenderwatch.core.board import load_web_settings
+
+    web = load_web_settings(
+        None,
+        env={
+            "TENDERWATCH_WEB_SECRET_KEY_FILE": str(tmp_path / "cle-tableau.txt"),
+            "TENDERWATCH_WEB_LINK_MINUTES": "1440",
+        },
+    )
+    from tenderwatch.core.board import read_secret_key
+    from tenderwatch.notifier.groups import load_groups
+
+    assert read_secret_key(web) == key
+    app = create_app(
+        db_path, web, secret_key=key, groups=load_groups(config), mailer=ConsoleMailer()
+    )
+    client = app.test_client()
+    response = client.post(links[0], data={"csrf_token": csrf(client, links[0])})
+    assert response.status_code == 302
+    assert client.get("/g/aci-drome/").status_code == 200

@@ -159,3 +159,16 @@ def test_claim_and_partner_search_are_announced_once_to_the_channel(
     deliverer.send_due()
     assert len([b for b in webhook.bodies("aci") if "Tableau de veille" in b.get("title", "")]) == 2
     fresh.close()
+
+
+def test_a_personal_reminder_links_the_notice_with_the_member_s_address(tmp_path, store, mailbox):
+    deliverer, clock, notice, board, (alice, _bruno, _carla) = _setup(tmp_path, store, mailbox)
+    deliverer.board_base_url = "https://veille.example"
+    board.set_mark("aci", notice, "2", alice.id, "on_repond")
+    assert _remind(store, deliverer, clock) == 1
+    [message] = mailbox.messages
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert (
+        f"Sur le tableau de veille : https://veille.example/avis/{notice}"
+        "?courriel=alice%40aci.example" in text
+    )
