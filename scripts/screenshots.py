@@ -1,5 +1,6 @@
 """Regenerate the README screenshots: a rendered alert e-mail, the run report of the demo,
-and the shared board (a group's board and a notice page, as a signed-in member sees them).
+the shared board (a group's board and a notice page, as a signed-in member sees them) and
+the observatory of social clauses (on a generated database; ``--observatoire-only``).
 
     python scripts/screenshots.py [--demo-output tenderwatch-demo]
 
@@ -153,13 +154,69 @@ def shoot_board(db: Path, groups: list) -> None:
         server.close()
 
 
+def shoot_observatory(notices: int = 30_000) -> None:
+    """The observatory (``/observatoire/``) on a generated database: the demo's dozen notices
+    would draw empty charts, so ``benchmarks/observatory.py`` builds ``notices`` notices over
+    a year in the demo's shapes (labels at realistic rates); the page says nothing of real
+    buyers. Served by waitress in this process, signed in through a real sign-in link."""
+    from playwright.sync_api import sync_playwright
+    from waitress.server import create_server
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from observatory import build  # benchmarks/observatory.py
+
+    from tenderwatch.core.board import Board, WebSettings
+    from tenderwatch.core.store import Store
+    from tenderwatch.web import create_app, signin_link
+    from tenderwatch.web.mail import ConsoleMailer
+
+    member = "coordination@reseau.example"
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "observatoire.db"
+        build(db, notices)
+        store = Store(str(db))
+        Board(store).upsert_member(email=member, name="Coordination du réseau", group_id="reseau")
+        store.close()
+        app = create_app(
+            str(db),
+            WebSettings(),
+            secret_key=secrets.token_urlsafe(32),
+            mailer=ConsoleMailer(stream=io.StringIO()),
+        )
+        server = create_server(app, host="127.0.0.1", port=0, threads=2)
+        base = f"http://127.0.0.1:{server.effective_port}"
+        threading.Thread(target=server.run, daemon=True).start()
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=chromium(), args=[f for f in FLAGS if f != "--headless"]
+                )
+                page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+                page.goto(base + signin_link(app, member))
+                page.get_by_role("button", name="Ouvrir le tableau de veille").click()
+                page.goto(base + "/observatoire/?region=84")
+                target = OUT / "observatoire.png"
+                page.screenshot(path=str(target), full_page=True)
+                print(f"{target.relative_to(ROOT)} ({target.stat().st_size // 1024} Ko)")
+                browser.close()
+        finally:
+            server.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--observatoire-only", action="store_true", help="only the observatory's screenshot"
+    )
     parser.add_argument("--demo-output", type=Path, default=ROOT / "tenderwatch-demo")
     parser.add_argument(
         "--board-only", action="store_true", help="only the board's screenshots (board, avis)"
     )
     args = parser.parse_args()
+    if args.observatoire_only:
+        OUT.mkdir(parents=True, exist_ok=True)
+        shoot_observatory()
+        return
     report = args.demo_output / "rapport.html"
     if not report.exists():
         subprocess.run(
@@ -179,6 +236,7 @@ def main() -> None:
         db = Path(tmp) / "tableau.db"
         groups = prepare_board_db(args.demo_output / "demo.db", db)
         shoot_board(db, groups)
+    shoot_observatory()
 
 
 if __name__ == "__main__":

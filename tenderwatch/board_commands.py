@@ -27,13 +27,13 @@ from tenderwatch.notifier.models import STRUCTURE_KINDS, Group
 
 
 def _groups(settings: Settings) -> list[Group]:
-    """The configured groups (none without a configuration file)."""
-    if not settings.config_path:
-        return []
-    from tenderwatch.notifier.groups import GroupConfigError, load_groups
+    """The groups: the database's once imported (ADR 0012), else the configuration file's
+    (none without one)."""
+    from tenderwatch.notifier.groups import GroupConfigError, groups_database, load_groups_from
 
     try:
-        return load_groups(settings.config_path)
+        with groups_database(settings.db) as store:
+            return load_groups_from(settings.config_path, store)
     except GroupConfigError as exc:
         raise click.ClickException(f"configuration des groupes :\n{exc}") from None
 

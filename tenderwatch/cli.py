@@ -28,7 +28,7 @@ from tenderwatch.core.settings import Settings, SettingsError, load_settings
 from tenderwatch.core.store import Store, StoreError, describe_sqlite_error
 from tenderwatch.core.wording import LINK_KIND_FR, MISSING, PROCEDURE_STATUS_FR, nature_fr, word
 
-SOURCES = ("boamp", "ted")
+SOURCES = ("boamp", "ted", "decp")
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,6 +79,30 @@ class MainGroup(click.Group):
     """The ``tenderwatch`` group: a database failure in any command (unreadable, read-only,
     full, locked, newer, missing) becomes one French sentence on stderr and exit code 1,
     with the traceback only under ``-v``."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Click's own errors (unknown option, bad value, missing argument) in French too:
+        click prints « Error: … » in English; here they read « Erreur : … »."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            if exc.ctx is not None:
+                click.echo(exc.ctx.get_usage(), err=True)
+                click.echo(
+                    f"Aide : « {exc.ctx.command_path} --help ».",
+                    err=True,
+                )
+            click.echo(f"Erreur : {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Erreur : {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Interrompu.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -218,7 +242,7 @@ def crawl(
 ) -> None:
     """Collecter les avis du BOAMP et de TED dans la base (incrémental par défaut).
 
-    SOURCES : boamp, ted (défaut : les sources activées dans la configuration). Le code de
+    SOURCES : boamp, ted, decp (défaut : les sources activées dans la configuration). Le code de
     sortie est 1 si des avis annoncés manquent ou si une page a échoué.
     """
     from tenderwatch.crawler.run import run_crawls
@@ -277,8 +301,8 @@ def _crawl_requests(
     for source in sources:
         url, d1, d2 = base_url, first, last
         if server is not None:
-            url = server.boamp_base_url if source == "boamp" else server.ted_base_url
-            span = server.data.boamp_dates() if source == "boamp" else server.data.ted_dates()
+            url = server.base_url(source)
+            span = server.data.dates(source)
             if span and not d1:
                 d1 = span[0]
             if span and not d2:
@@ -548,18 +572,21 @@ def groups() -> None:
 def groups_check(settings: Settings) -> None:
     """Valider les groupes ([[groups]] du fichier TOML), la section [notify] et le fichier de
     canaux apprise ; chaque erreur nomme le fichier, le groupe et le champ."""
-    from tenderwatch.notifier.groups import check_config, load_groups
+    from tenderwatch.notifier.groups import check_config, groups_database, load_groups_from
 
     _require_config(settings)
-    problems = check_config(settings.config_path)
-    errors = [p for p in problems if p.is_error]
+    # Once imported, the database's groups are the truth and are checked (ADR 0012).
+    with groups_database(settings.db) as store:
+        problems = check_config(settings.config_path, store=store)
+        errors = [p for p in problems if p.is_error]
+        count = 0 if errors else len(load_groups_from(settings.config_path, store))
     for problem in problems:
         click.echo(str(problem), err=True)
     if errors:
         raise click.ClickException(f"{len(errors)} erreur(s) de configuration")
     warned = len(problems) - len(errors)
     click.echo(
-        f"Configuration valide : {len(load_groups(settings.config_path))} groupe(s)"
+        f"Configuration valide : {count} groupe(s)"
         + (f", {warned} avertissement(s) (sans effet sur les envois)." if warned else ".")
     )
 
@@ -570,12 +597,13 @@ def groups_check(settings: Settings) -> None:
 def groups_test(settings: Settings, group_id: str) -> None:
     """Envoyer un message d'essai sur les canaux du groupe GROUP_ID."""
     from tenderwatch.notifier.delivery import Sender, SenderError
-    from tenderwatch.notifier.groups import load_groups, load_notify_settings
+    from tenderwatch.notifier.groups import groups_database, load_groups_from, load_notify_settings
     from tenderwatch.notifier.render import Message, escape_markdown
 
     _require_config(settings)
     try:
-        known = {g.id: g for g in load_groups(settings.config_path)}
+        with groups_database(settings.db) as store:
+            known = {g.id: g for g in load_groups_from(settings.config_path, store)}
         sender = Sender(load_notify_settings(settings.config_path).apprise_config)
     except (SettingsError, SenderError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -665,8 +693,8 @@ def _notify(settings: Settings, store: Store, rematch: bool) -> bool:
         return True
     click.echo(
         f"Alertes : {report.groups} groupe(s), {report.notices_matched} avis examinés,"
-        f" {report.queued} alerte(s), {report.updates} mise(s) à jour, {report.reminders} rappel(s)"
-        f" mis en file ; {report.summary}"
+        f" {report.queued} alerte(s), {report.updates} mise(s) à jour, {report.reminders} rappel(s),"
+        f" {report.award_contacts} attributaire(s) à démarcher mis en file ; {report.summary}"
     )
     for problem in report.problems:
         click.echo(f"  problème : {problem}", err=True)
@@ -1020,10 +1048,84 @@ def notices_search(settings: Settings, query: str, limit: int) -> None:
         click.echo("Aucun résultat.")
 
 
+@main.command("stats")
+@click.option("--region", help="Région (nom ou code INSEE).")
+@click.option("--departement", help="Département (code ou nom).")
+@click.option("--cpv", help="Division CPV (deux premiers chiffres, ex. 45).")
+@click.option("--buyer", help="Acheteur : SIRET ou partie du nom.")
+@click.option(
+    "--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Publiés depuis ce jour."
+)
+@click.option(
+    "--until", "date_until", type=click.DateTime(["%Y-%m-%d"]), help="Publiés jusqu'à ce jour."
+)
+@click.option(
+    "--top", default=20, show_default=True, type=click.IntRange(min=1), help="Acheteurs listés."
+)
+@click.option(
+    "--min-notices",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Avis classés qu'il faut à un acheteur pour figurer parmi ceux sans clause.",
+)
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(file_okay=False),
+    help="Écrire chaque tableau en CSV dans ce dossier.",
+)
+@common_options
+def stats(
+    settings: Settings,
+    region: str | None,
+    departement: str | None,
+    cpv: str | None,
+    buyer: str | None,
+    date_from: Any,
+    date_until: Any,
+    top: int,
+    min_notices: int,
+    csv_dir: str | None,
+) -> None:
+    """Observatoire des clauses sociales : les chiffres de tous les avis enregistrés."""
+    from tenderwatch.core.observatory import FilterError
+    from tenderwatch.stats import build_filters, run_stats
+
+    try:
+        filters = build_filters(
+            region=region,
+            departement=departement,
+            cpv=cpv,
+            buyer=buyer,
+            date_from=date_from.date().isoformat() if date_from else None,
+            date_until=date_until.date().isoformat() if date_until else None,
+        )
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from None
+    store = open_store(settings, must_exist=True)
+    text, written = run_stats(store.db, filters, top=top, min_notices=min_notices, csv_dir=csv_dir)
+    click.echo(text, nl=False)
+    for path in written:
+        click.echo(f"CSV écrit : {path}")
+
+
 # The board's commands (serve, members, feedback) live in board_commands.py, registered here.
 from tenderwatch.board_commands import register as _register_board  # noqa: E402
 
 _register_board(main, common_options, open_store)
+
+# The réseau's commands (groups import|export, reseaux) live in reseau_commands.py (issue #11).
+from tenderwatch.reseau_commands import register as _register_reseau  # noqa: E402
+
+_register_reseau(main, common_options, open_store)
+
+# Running it for a réseau (structures import, members export|erase, db backup|restore-check,
+# explore) lives in operations_commands.py (issue #11); after the board's: it adds to
+# ``members``.
+from tenderwatch.operations_commands import register as _register_operations  # noqa: E402
+
+_register_operations(main, common_options, open_store)
 
 
 if __name__ == "__main__":

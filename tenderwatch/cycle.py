@@ -92,6 +92,8 @@ class NotifyReport:
     queued: int = 0
     updates: int = 0
     reminders: int = 0
+    #: « Attributaire à démarcher » alerts queued (issue #12).
+    award_contacts: int = 0
     summary: str = ""
     problems: list[str] = field(default_factory=list)
     #: Configuration warnings: logged by the cycle, never blocking (issue #8).
@@ -222,6 +224,7 @@ def _notify_cycle(
     cancellations) and reminders, then send what is due. ``min_interval`` overrides apprise's
     pause between two messages to one server (the demo's local servers need none)."""
     from tenderwatch.classifier import MODEL_VERSION
+    from tenderwatch.notifier.awards import awards_to_link, link_awards, queue_award_contacts
     from tenderwatch.notifier.delivery import (
         Deliverer,
         Sender,
@@ -229,7 +232,7 @@ def _notify_cycle(
         queue_reminders,
         queue_updates,
     )
-    from tenderwatch.notifier.groups import check_config, load_groups, load_notify_settings
+    from tenderwatch.notifier.groups import check_config, load_groups_from, load_notify_settings
     from tenderwatch.notifier.matching import GroupIndex
     from tenderwatch.notifier.views import notice_views
 
@@ -239,7 +242,8 @@ def _notify_cycle(
             "aucun fichier de configuration : les groupes se déclarent dans "
             "le fichier TOML ([[groups]]), voir config/tenderwatch.example.toml"
         )
-    problems = check_config(settings.config_path)
+    # Once imported, the database's groups are the truth (ADR 0012).
+    problems = check_config(settings.config_path, store=store)
     errors = [str(p) for p in problems if p.is_error]
     if errors:
         raise NotifyConfigError("\n".join(errors))
@@ -247,7 +251,7 @@ def _notify_cycle(
     report.warnings = [str(p) for p in problems if not p.is_error]
     for warning in report.warnings:
         logger.warning("%s", warning)
-    groups = load_groups(settings.config_path)
+    groups = load_groups_from(settings.config_path, store)
     notify = load_notify_settings(settings.config_path)
     report.groups = len(groups)
     try:
@@ -271,6 +275,11 @@ def _notify_cycle(
     report.notices_matched = len(views)
     report.updates = queue_updates(store, deliverer)
     report.reminders = queue_reminders(store, deliverer, now=now)
+    # Awards of these notices (or of their procedures) linked to the call's insertion
+    # clause, then « attributaire à démarcher » to the groups that can act (issue #12).
+    award_ids = awards_to_link(store, ids)
+    link_awards(store, award_ids)
+    report.award_contacts = queue_award_contacts(store, deliverer, groups, award_ids)
     if newest:
         store.set_state(MATCH_CURSOR, newest)
     delivery = deliverer.send_due(now or datetime.now(UTC))

@@ -89,20 +89,23 @@ def preflight(settings: Settings) -> list[str]:
     configuration error, or no group at all — a service that would crawl every day and
     never alert anyone must say so at once rather than start silently. Warnings (a channel
     no group uses...) are logged and do not stop it."""
-    from tenderwatch.notifier.groups import check_config, load_groups
+    from tenderwatch.notifier.groups import check_config, groups_database, load_groups_from
 
     if not settings.config_path:
         return [
             "aucun fichier de configuration (--config ou TENDERWATCH_CONFIG) : aucun groupe, "
             "aucune alerte ne partirait ; voir config/tenderwatch.example.toml"
         ]
-    problems = check_config(settings.config_path)
-    errors = [str(p) for p in problems if p.is_error]
+    # Once imported, the database's groups are the truth (ADR 0012).
+    with groups_database(settings.db) as store:
+        problems = check_config(settings.config_path, store=store)
+        errors = [str(p) for p in problems if p.is_error]
+        groups = [] if errors else load_groups_from(settings.config_path, store)
     if errors:
         return errors
     for problem in problems:
         logger.warning("%s", problem)
-    if not load_groups(settings.config_path):
+    if not groups:
         return [
             f"{settings.config_path} : aucun groupe déclaré ([[groups]]) : le service "
             "n'enverrait aucune alerte"

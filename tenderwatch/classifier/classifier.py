@@ -14,6 +14,7 @@ from typing import Any
 
 from tenderwatch.classifier import chunks
 from tenderwatch.classifier.analysis import Analysis, Finding
+from tenderwatch.classifier.facilitator import extract as extract_facilitator
 from tenderwatch.classifier.fusion import conflict, fuse, signal_scopes, structured_evidence
 from tenderwatch.classifier.labels import LABELS, SOCIAL_LABELS, confidence_level
 from tenderwatch.classifier.legal import generation_from_date
@@ -66,6 +67,8 @@ def empty_result(notice_id: str, error: str | None = None) -> dict[str, Any]:
         "insertion_rate": None,
         "unspecified": [],
         "confidence": {},
+        # additive key (issue 12): who to call about the clause, quoted from the text, or None
+        "facilitator": None,
     }
 
 
@@ -272,6 +275,7 @@ class Classifier:
         if clause_evidence and all(e.get("unspecified") for e in clause_evidence):
             result["unspecified"] = ["insertion_clause"]
         result["confidence"] = confidence(result["labels"], evidence)
+        result["facilitator"] = extract_facilitator(prepared.text)
         return result
 
     @staticmethod
@@ -523,8 +527,12 @@ def confidence(labels: dict[str, bool], evidence: list[dict[str, Any]]) -> dict[
         records = [e for e in evidence if e["label"] == label and not e.get("negated")]
         # allotment evidence is a form answer or a lot list: no weak reading of it
         default = ALLOTTED_SCORE if label == "allotted" else 0.7
+        # A structured record may carry its own, lower score (DECP considerationsSociales,
+        # often boilerplate: « probable » alone, ADR 0013).
         scores = [
-            STRUCTURED_SCORE if e.get("source") == "structured" else float(e.get("score", default))
+            float(e.get("score", STRUCTURED_SCORE))
+            if e.get("source") == "structured"
+            else float(e.get("score", default))
             for e in records
         ]
         score = max(scores, default=0.7)

@@ -20,6 +20,12 @@ Definitions:
 * **false social alerts** (« Fausses alertes sociales ») : among the gold notices with no
   social label, those that get at least one social label — what a subscriber would receive
   for nothing. Given as « N / M ».
+* **facilitator** (« Facilitateur », issue #12), only over the gold notices that have a
+  ``facilitator`` field (``null`` = the notice names none): a predicted facilitator is right
+  when organisation, kind, name, phone and e-mail all equal the gold ones (normalised: case,
+  spaces, apostrophes; phones by digits, +33 = 0). A wrong contact is a false positive *and*
+  a false negative; a contact where the gold has none is a false positive. Per field, a value
+  predicted where the gold has another or none is a false positive.
 """
 
 from __future__ import annotations
@@ -84,6 +90,70 @@ def lot_lists(gold: list[dict], by_id: dict[str, dict]) -> dict[str, Any]:
         "correct": correct,
         "accuracy": correct / total if total else None,
         "unlisted": unlisted,
+        "wrong": wrong,
+    }
+
+
+FACILITATOR_FIELDS = ("organisation", "kind", "name", "phone", "email")
+
+
+def _norm_field(field: str, value: Any) -> str | None:
+    """A facilitator field as compared: phones by their digits (+33 = 0), the rest folded."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value)
+    if field == "phone":
+        digits = "".join(c for c in text if c.isdigit())
+        if text.strip().startswith(("+33", "0033")):
+            digits = "0" + digits[4 if text.strip().startswith("0033") else 2 :].lstrip("0")
+        return digits
+    return " ".join(text.replace("’", "'").casefold().split())
+
+
+def facilitator_scores(gold: list[dict], by_id: dict[str, dict]) -> dict[str, Any] | None:
+    """Precision and recall of the facilitator over the gold notices with a ``facilitator``
+    field (``None`` when no gold notice has one), overall and per field."""
+    scored = [r for r in gold if "facilitator" in r]
+    if not scored:
+        return None
+    tp = fp = fn = 0
+    fields = {f: {"tp": 0, "fp": 0, "fn": 0} for f in FACILITATOR_FIELDS}
+    wrong: list[dict[str, Any]] = []
+    for record in scored:
+        notice_id = str(record.get("id"))
+        g = record.get("facilitator") or None
+        p = (by_id.get(notice_id) or {}).get("facilitator") or None
+        gn = {f: _norm_field(f, g.get(f)) for f in FACILITATOR_FIELDS} if g else None
+        pn = {f: _norm_field(f, p.get(f)) for f in FACILITATOR_FIELDS} if p else None
+        same = gn is not None and gn == pn
+        tp += same
+        fp += pn is not None and not same
+        fn += gn is not None and not same
+        if not same and (gn is not None or pn is not None):
+            wrong.append({"id": notice_id, "gold": g, "predicted": p})
+        for f, c in fields.items():
+            gv = gn.get(f) if gn else None
+            pv = pn.get(f) if pn else None
+            if gv is not None and gv == pv:
+                c["tp"] += 1
+                continue
+            c["fp"] += pv is not None
+            c["fn"] += gv is not None
+    precision, recall, f1 = _prf(tp, fp, fn)
+    per_field = {}
+    for f, c in fields.items():
+        fp_, fr_, _ = _prf(c["tp"], c["fp"], c["fn"])
+        per_field[f] = {**c, "precision": fp_, "recall": fr_}
+    return {
+        "notices": len(scored),
+        "gold_positive": sum(1 for r in scored if r.get("facilitator")),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "fields": per_field,
         "wrong": wrong,
     }
 
@@ -231,6 +301,7 @@ def evaluate(gold: Iterable[dict], predictions: Iterable[dict]) -> dict[str, Any
             "gold_accuracy": gold_hours_ok / gold_hours_total if gold_hours_total else None,
         },
         "lot_lists": lot_lists(gold, by_id),
+        "facilitator": facilitator_scores(gold, by_id),
         "mistakes": mistakes,
     }
 
@@ -289,6 +360,29 @@ def format_report(report: dict[str, Any], mistakes: bool = True) -> str:
             f"Fausses alertes sociales : {alerts['count']} / {alerts['ordinary']}"
             f" ({_pct(alerts['rate']).strip()} des avis sans étiquette sociale)"
         )
+    fac = report.get("facilitator")
+    if fac:
+        lines.append(
+            f"Facilitateur : précision {_pct(fac['precision']).strip()},"
+            f" rappel {_pct(fac['recall']).strip()}"
+            f" (VP {fac['tp']}, FP {fac['fp']}, FN {fac['fn']} ; {fac['gold_positive']} contacts"
+            f" annotés sur {fac['notices']} avis)"
+        )
+        fields_fr = {
+            "organisation": "organisme",
+            "kind": "type",
+            "name": "personne",
+            "phone": "téléphone",
+            "email": "courriel",
+        }
+        lines.append(
+            "  par champ : "
+            + " ; ".join(
+                f"{fields_fr[f]} {_pct(v['precision']).strip()} / {_pct(v['recall']).strip()}"
+                for f, v in fac["fields"].items()
+            )
+            + " (précision / rappel)"
+        )
     if report.get("missing_predictions") or report.get("prediction_errors"):
         lines.append(
             f"Prédictions manquantes : {report['missing_predictions']} ;"
@@ -297,6 +391,12 @@ def format_report(report: dict[str, Any], mistakes: bool = True) -> str:
     if mistakes and report.get("mistakes"):
         lines += ["", f"Erreurs ({len(report['mistakes'])}) :"]
         lines += [f"  {m['id']}  {m['label']}  {m['error']}" for m in report["mistakes"]]
+    if mistakes and fac and fac["wrong"]:
+        lines += ["", f"Facilitateurs erronés ({len(fac['wrong'])}) :"]
+        lines += [
+            f"  {w['id']}  attendu : {_fac_fr(w['gold'])} ; trouvé : {_fac_fr(w['predicted'])}"
+            for w in fac["wrong"]
+        ]
     if mistakes and lists and lists["wrong"]:
         lines += ["", f"Listes de lots erronées ({len(lists['wrong'])}) :"]
         lines += [
@@ -305,3 +405,10 @@ def format_report(report: dict[str, Any], mistakes: bool = True) -> str:
             for w in lists["wrong"]
         ]
     return "\n".join(lines)
+
+
+def _fac_fr(value: dict[str, Any] | None) -> str:
+    if not value:
+        return "aucun"
+    parts = [str(value.get(f)) for f in FACILITATOR_FIELDS if value.get(f)]
+    return ", ".join(parts) or "facilitateur sans coordonnées"

@@ -23,6 +23,11 @@ from __future__ import annotations
 from typing import Any
 
 RESERVED_LABELS = ("reserved_siae", "reserved_disability")
+#: DECP ``considerationsSociales`` (``Signals.codes["decp_social"]``) → label. The buyer ticks
+#: it after the award, often as boilerplate: its evidence scores :data:`DECP_SCORE`, below
+#: « sûr », so that the flag alone is only ever « probable » (ADR 0013).
+DECP_SOCIAL_LABELS = {"clause": "insertion_clause", "criterion": "insertion_criterion"}
+DECP_SCORE = 0.7
 
 
 def structured_evidence(
@@ -233,6 +238,31 @@ def fuse(
                         "d'exécution lisible",
                     )
                 )
+        decp = (sig.get("codes") or {}).get("decp_social") or []
+        for kind in decp if isinstance(decp, list) else []:
+            label = DECP_SOCIAL_LABELS.get(str(kind))
+            if label:
+                add(label, lot)
+                value = "Clause sociale" if kind == "clause" else "Critère social"
+                evidence.append(
+                    structured_evidence(
+                        label, lot, "DECP considerationsSociales", value, score=DECP_SCORE
+                    )
+                )
+        if "none" in decp:
+            for label in DECP_SOCIAL_LABELS.values():
+                if text_has(label):
+                    conflicts.append(
+                        conflict(
+                            label,
+                            "DECP=Pas de considération sociale",
+                            True,
+                            lot,
+                            "conflict",
+                            "les données essentielles disent « pas de considération sociale », "
+                            "l'objet du marché dit le contraire",
+                        )
+                    )
         for criterion in sig.get("award_criteria") or []:
             if not isinstance(criterion, dict):
                 continue

@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,13 @@ _BOARD_KINDS = ("alert", "award")
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _fold_name(value: str | None) -> str:
+    """A company name compared without case, accents or punctuation."""
+    text = unicodedata.normalize("NFKD", (value or "").lower())
+    text = "".join(c if c.isalnum() else " " for c in text if not unicodedata.combining(c))
+    return " ".join(text.split())
 
 
 def _loads(value: Any, default: Any) -> Any:
@@ -489,9 +497,19 @@ class Board:
             row = self.db.execute(
                 "SELECT member_id, next_url FROM board_signin WHERE nonce = ?", [nonce]
             ).fetchone()
-        if not self._groups_of(row[0]):
+        if not self.has_access(row[0]):
             raise SignInError(nonce)  # removed from every group since the link was sent
         return row[0], row[1]
+
+    def has_access(self, member_id: int) -> bool:
+        """A member may sign in while it is in a group or administers a réseau (issue #11:
+        a réseau administrator need not belong to any group)."""
+        if self._groups_of(member_id):
+            return True
+        row = self.db.execute(
+            "SELECT 1 FROM reseau_admins WHERE member_id = ? LIMIT 1", [member_id]
+        ).fetchone()
+        return row is not None
 
     def revoke_signins(self, member_id: int) -> int:
         with self.db.conn:
@@ -608,23 +626,68 @@ class Board:
     def marks_by_notice(self, group_id: str) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         for row in self.db.query(
-            "SELECT k.*, m.name AS member_name, m.structure_name FROM board_marks k"
+            "SELECT k.*, m.name AS member_name, m.structure_name, m.structure_siret"
+            " FROM board_marks k"
             " JOIN board_members m ON m.id = k.member_id WHERE k.group_id = ?"
             " ORDER BY k.updated_at",
             [group_id],
         ):
             out.setdefault(row["notice_id"], []).append(row)
+        for rows in out.values():
+            self._award_outcomes(rows)
         return out
 
     def marks(self, group_id: str, notice_id: str) -> list[dict[str, Any]]:
-        return list(
+        rows = list(
             self.db.query(
-                "SELECT k.*, m.name AS member_name, m.structure_name FROM board_marks k"
+                "SELECT k.*, m.name AS member_name, m.structure_name, m.structure_siret"
+                " FROM board_marks k"
                 " JOIN board_members m ON m.id = k.member_id"
                 " WHERE k.group_id = ? AND k.notice_id = ? ORDER BY k.lot_id, k.updated_at",
                 [group_id, notice_id],
             )
         )
+        return self._award_outcomes(rows)
+
+    def _award_outcomes(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Fill the outcome of « on répond » marks from the awards linked to the call
+        (issue #12), when the member did not say it: « perdu — attributaire : X », or
+        « gagné » when the winner is the member's structure (same SIRET, or same name).
+        ``outcome_auto`` tells the page it was read from the award notice. A mark on the
+        whole notice takes every awarded lot with a clause; lots without an insertion
+        clause have no awards row, so no automatic outcome."""
+        for row in rows:
+            if row["status"] != "on_repond" or row.get("outcome"):
+                continue
+            awards = list(
+                self.db.query(
+                    "SELECT lot_id, winner_name, winners FROM awards WHERE call_notice_id = ?"
+                    " AND (? = '' OR lot_id = ?) ORDER BY lot_id",
+                    [row["notice_id"], row["lot_id"], row["lot_id"]],
+                )
+            )
+            if not awards:
+                continue
+            ours = _fold_name(row.get("structure_name"))
+            siret = row.get("structure_siret")
+            won = any(
+                (siret and w.get("siret") == siret) or (ours and _fold_name(w.get("name")) == ours)
+                for a in awards
+                for w in _loads(a["winners"], [])
+            )
+            names = [
+                f"{a['winner_name']} (lot {a['lot_id']})"
+                if a["lot_id"] and not row["lot_id"] and len(awards) > 1
+                else a["winner_name"]
+                for a in awards
+            ]
+            row["outcome"] = "gagne" if won else "perdu"
+            row["winner"] = " ; ".join(names)
+            row["outcome_auto"] = True
+            row["outcome_text"] = ("gagné" if won else "perdu") + " — attributaire : " + row[
+                "winner"
+            ]
+        return rows
 
     def set_mark(
         self,

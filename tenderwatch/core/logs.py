@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 #: Loggers that belong to tenderwatch: its modules and its spiders (Scrapy names a spider's
 #: logger after the spider).
-OWN_LOGGERS: tuple[str, ...] = ("tenderwatch", "france_boamp", "europe_ted")
+OWN_LOGGERS: tuple[str, ...] = ("tenderwatch", "france_boamp", "europe_ted", "france_decp")
 #: The level names accepted in TENDERWATCH_LOG_LEVEL, the TOML ``log_level`` and the flags.
 LEVELS: dict[str, int] = {
     "DEBUG": logging.DEBUG,

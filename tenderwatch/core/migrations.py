@@ -397,3 +397,140 @@ def m0300_classify_confidence_truncated(db: Database) -> None:
     db["classifications"].add_column("confidence", str)
     db["classifications"].add_column("truncated", int)
     db["classifications"].add_column("warnings", str)
+
+
+@migrations(name="0400_reseaux_and_stored_groups")
+def m0400_reseaux_and_stored_groups(db: Database) -> None:
+    """Réseaux, their administrators, the groups kept in the database (their validated
+    settings as JSON, the truth once imported), every change to them, and the first time a
+    member opened a notice of its board (issue #11, ADR 0012)."""
+    db["reseaux"].create(
+        {"id": str, "name": str, "created_at": str}, pk="id", not_null={"name", "created_at"}
+    )
+    db["reseau_admins"].create(
+        {"reseau_id": str, "member_id": int, "created_at": str},
+        pk=("reseau_id", "member_id"),
+        foreign_keys=[("reseau_id", "reseaux", "id"), ("member_id", "board_members", "id")],
+    )
+    db["group_settings"].create(
+        {
+            "id": str,
+            "reseau_id": str,
+            "settings": str,  # JSON: the fields of a validated notifier Group
+            "origin": str,  # "file" (imported as written) | "board" (changed on the board)
+            "created_at": str,
+            "updated_at": str,
+            "updated_by": str,
+        },
+        pk="id",
+        not_null={"settings", "origin", "created_at", "updated_at"},
+        foreign_keys=[("reseau_id", "reseaux", "id")],
+    )
+    db["group_settings"].create_index(["reseau_id"])
+    db["group_changes"].create(
+        {
+            "id": int,
+            "group_id": str,
+            "at": str,
+            "actor": str,
+            "action": str,  # create | update | import | import-force
+            "before": str,  # JSON or NULL
+            "after": str,  # JSON
+        },
+        pk="id",
+        not_null={"group_id", "at", "actor", "action", "after"},
+    )
+    db["group_changes"].create_index(["group_id", "id"])
+    db["board_opened"].create(
+        {"group_id": str, "notice_id": str, "member_id": int, "first_at": str},
+        pk=("group_id", "notice_id", "member_id"),
+        not_null={"first_at"},
+    )
+
+
+@migrations(name="0500_observatory_indexes")
+def m0500_observatory_indexes(db: Database) -> None:
+    """The observatory of social clauses (issue #11). ``observatory_facts``: one narrow row per
+    counted notice (a canonical call for tenders) with what its newest classification says,
+    rebuilt by :func:`tenderwatch.core.observatory.refresh` when the notices or the
+    classifications changed; every page then scans this small table instead of joining
+    300,000 notices to their classifications (a second or more). The covering indexes make
+    that rebuild read neither the notices' texts nor the classifications' evidence; the two
+    single-column ones make the "did anything change" check two index look-ups."""
+    db["observatory_facts"].create(
+        {
+            "notice_id": str,
+            "month": str,  # YYYY-MM of publication
+            "published": str,
+            "departements": str,  # JSON list, as notices
+            "cpv": str,  # JSON list, as notices
+            "buyer_key": str,  # the SIRET, else the lower-cased name
+            "buyer_name": str,
+            "buyer_siret": str,
+            "classified": int,  # 1 when a classification without error exists
+            "positive": str,  # the newest classification's positive labels
+            "hours": int,
+            "lots_reserved_siae": int,
+            "lots_reserved_disability": int,
+            "lots_reserved_other": int,
+        },
+        pk="notice_id",
+    )
+    db.execute(
+        "CREATE INDEX idx_notices_observatory ON notices (nature, id, canonical_id, published,"
+        " buyer_siret, buyer_name, departements, cpv)"
+    )
+    db.execute(
+        "CREATE INDEX idx_classifications_observatory ON classifications (notice_id,"
+        " classified_at, error, positive, insertion_hours)"
+    )
+    db["notices"].create_index(["updated_at"])
+    db["classifications"].create_index(["classified_at"])
+
+
+@migrations(name="0600_structures")
+def m0600_structures(db: Database) -> None:
+    """A réseau's member structures (issue #11), imported from its CSV or from the inclusion
+    directories (``tenderwatch structures import``). Keyed by SIRET, the identifier every
+    source shares; board members are linked to them by ``board_members.structure_siret``."""
+    db["structures"].create(
+        {
+            "siret": str,  # 14 digits, check digit verified on import
+            "name": str,
+            "brand": str,  # enseigne
+            "kind": str,  # EI, AI, ACI, ETTI, EITI, GEIQ, SEP, EA, EATT, ESAT
+            "departement": str,
+            "email": str,  # contact address (personal data when it names a person)
+            "cpv_prefixes": str,  # JSON list
+            "sector_words": str,  # JSON list: the sectors as the source wrote them
+            "city": str,
+            "post_code": str,
+            "networks": str,  # JSON list (le marché's networks)
+            "source": str,  # csv | lemarche | emplois
+            "source_id": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="siret",
+        not_null={"name", "source", "created_at", "updated_at"},
+    )
+    db["structures"].create_index(["departement"])
+    db["board_members"].create_index(["structure_siret"], index_name="idx_members_siret")
+
+
+@migrations(name="0700_lot_award_fields")
+def m0700_lot_award_fields(db: Database) -> None:
+    """Per-lot award facts that DECP gives (issue #12): the winners' identifiers (JSON list,
+    aligned with ``winners``: ``44090956200041`` for a SIRET, ``TVA FR…`` otherwise), the
+    notification date and the value awarded. Read by the award linking (``awards`` table)."""
+    db["lots"].add_column("winner_ids", str)
+    db["lots"].add_column("award_date", str)
+    db["lots"].add_column("awarded_value", float)
+
+
+@migrations(name="0800_classification_facilitator")
+def m0800_classification_facilitator(db: Database) -> None:
+    """The clause facilitator the classifier quoted from the notice (issue #12): JSON
+    ``{"organisation", "kind", "name", "phone", "email", "quote", "start", "end"}`` or NULL.
+    Read by the alerts, the board's notice page and the observatory."""
+    db["classifications"].add_column("facilitator", str)

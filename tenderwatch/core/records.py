@@ -109,6 +109,13 @@ class Lot:
     #: For result notices: ``awarded``, ``not_awarded`` (no winner, lot closed), ``open``.
     result: str | None = None
     winners: list[str] = field(default_factory=list)
+    #: Winners' identifiers, in the order of ``winners``: a SIRET as its 14 digits, any other
+    #: identifier prefixed with its type (``TVA FR…``). Filled by sources that give them (DECP).
+    winner_ids: list[str] = field(default_factory=list)
+    #: Award (notification) date of this lot, ``YYYY-MM-DD``, when the source gives it.
+    award_date: str | None = None
+    #: Value awarded for this lot (initial amount, excl. VAT), when the source gives it.
+    awarded_value: float | None = None
 
 
 @dataclass

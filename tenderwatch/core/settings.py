@@ -81,19 +81,35 @@ class Settings:
             countries=["FRA"],
         )
     )
+    #: DECP (awarded contracts) on data.economie.gouv.fr: a heavy source, off by default
+    #: (ADR 0013). Windows are on the data publication date, which lags notification.
+    decp: SourceSettings = field(
+        default_factory=lambda: SourceSettings(
+            enabled=False,
+            base_url="https://data.economie.gouv.fr/api/explore/v2.1/catalog/datasets/decp-2022-marches-valides",
+            overlap_days=3,
+            first_run_days=7,
+            page_size=100,
+        )
+    )
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     config_path: str | None = None
 
     def source(self, name: str) -> SourceSettings:
-        if name not in ("boamp", "ted"):
-            raise SettingsError(f"source inconnue : {name!r} (attendu : boamp, ted)")
+        if name not in SOURCE_NAMES:
+            raise SettingsError(f"source inconnue : {name!r} (attendu : boamp, ted, decp)")
         return getattr(self, name)
+
+
+#: Every source a crawl knows, in the order crawls run.
+SOURCE_NAMES = ("boamp", "ted", "decp")
 
 
 # Where each section lives in the TOML file and which env prefix it takes.
 _SECTIONS: dict[str, tuple[str, str]] = {
     "boamp": ("sources.boamp", "BOAMP_"),
     "ted": ("sources.ted", "TED_"),
+    "decp": ("sources.decp", "DECP_"),
     "crawl": ("crawl", "CRAWL_"),
 }
 
@@ -165,7 +181,7 @@ def _from_toml(settings: Settings, path: Path) -> None:
     if not isinstance(sources, Mapping):
         raise SettingsError(f"{path} : [sources] doit être une section")
     for name, values in sources.items():
-        if name not in ("boamp", "ted"):
+        if name not in SOURCE_NAMES:
             raise SettingsError(f"{path} : source inconnue [sources.{name}]")
         _apply(getattr(settings, name), values, f"{path} [sources.{name}]")
     _apply(settings, own, str(path))
@@ -215,17 +231,18 @@ def load_settings(
 
 
 def _validate(s: Settings) -> None:
-    for name in ("boamp", "ted"):
+    for name in SOURCE_NAMES:
         src = s.source(name)
         if not src.base_url.startswith(("http://", "https://")):
             raise SettingsError(
                 f"sources.{name}.base_url : URL http(s) attendue, reçu {src.base_url!r}"
             )
-        if src.page_size < 1 or (name == "boamp" and src.page_size > 100):
+        if src.page_size < 1 or (name in ("boamp", "decp") and src.page_size > 100):
             raise SettingsError(f"sources.{name}.page_size : entre 1 et 100 (reçu {src.page_size})")
         if src.overlap_days < 0 or src.first_run_days < 0:
             raise SettingsError(f"sources.{name} : overlap_days et first_run_days doivent être ≥ 0")
-    if s.boamp.max_offset < s.boamp.page_size:
-        raise SettingsError("sources.boamp.max_offset doit être ≥ page_size")
+    for name in ("boamp", "decp"):
+        if s.source(name).max_offset < s.source(name).page_size:
+            raise SettingsError(f"sources.{name}.max_offset doit être ≥ page_size")
     if s.crawl.retry_times < 0 or s.crawl.download_timeout <= 0:
         raise SettingsError("crawl : retry_times ≥ 0 et download_timeout > 0 attendus")

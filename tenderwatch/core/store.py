@@ -353,6 +353,9 @@ class Store:
                         "signals": _json(asdict(lot.signals)),
                         "result": lot.result,
                         "winners": _json(lot.winners),
+                        "winner_ids": _json(lot.winner_ids),
+                        "award_date": lot.award_date,
+                        "awarded_value": lot.awarded_value,
                     }
                     for i, lot in enumerate(notice.lots)
                 ),
@@ -715,6 +718,8 @@ class Store:
                     "confidence": _json(r["confidence"]) if "confidence" in r else None,
                     "truncated": int(bool(r.get("truncated"))),
                     "warnings": _json(r.get("warnings") or []),
+                    # the clause facilitator (issue #12), JSON or NULL
+                    "facilitator": _json(r["facilitator"]) if r.get("facilitator") else None,
                     "classified_at": now,
                     "content_hash": found[0] if found else None,
                 }
@@ -738,7 +743,15 @@ class Store:
                 [notice_id],
             )
         for row in rows:
-            for key in ("labels", "lots", "evidence", "conflicts", "confidence", "warnings"):
+            for key in (
+                "labels",
+                "lots",
+                "evidence",
+                "conflicts",
+                "confidence",
+                "warnings",
+                "facilitator",
+            ):
                 row[key] = json.loads(row.get(key) or "null")
             return row
         return None

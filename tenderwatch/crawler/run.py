@@ -19,8 +19,13 @@ from tenderwatch.core.settings import Settings
 from tenderwatch.crawler.spiders.base import NoticeSpider
 from tenderwatch.crawler.spiders.europe_ted import EuropeTedSpider
 from tenderwatch.crawler.spiders.france_boamp import FranceBoampSpider
+from tenderwatch.crawler.spiders.france_decp import FranceDecpSpider
 
-SPIDERS: dict[str, type[NoticeSpider]] = {"boamp": FranceBoampSpider, "ted": EuropeTedSpider}
+SPIDERS: dict[str, type[NoticeSpider]] = {
+    "boamp": FranceBoampSpider,
+    "ted": EuropeTedSpider,
+    "decp": FranceDecpSpider,
+}
 PROJECT_URL = "https://github.com/tenderwatch/tenderwatch"
 QUIET_LOGGERS = (
     "scrapy.utils.log",

@@ -84,7 +84,8 @@ CHANGE_KINDS = (UPDATE, CANCELLATION, CLAUSE_REMOVED)
 #: Kinds that daily and weekly groups receive in their digest; the others go out at once.
 DIGEST_KINDS = (ALERT, AWARD)
 _KIND = re.compile(
-    r"^(alert|award|update|cancellation|clause-removed|reminder-J\d{1,3}|board-claim|board-partner)$"
+    r"^(alert|award|update|cancellation|clause-removed|reminder-J\d{1,3}|board-claim|board-partner"
+    r"|award-contact)$"
 )
 #: Channel of a row queued for a tag that has no server: it fails visibly until the
 #: configuration gives the tag a channel, then it is replaced by the real channels.
@@ -817,6 +818,16 @@ class Deliverer:
             return render_update(notice, previous, details.get("changes") or {}, today=today)
         if kind in board_routing.ANNOUNCEMENTS:
             return board_routing.render_announcement(notice, kind, details)
+        if kind == "award-contact":  # « attributaire à démarcher » (issue #12)
+            from tenderwatch.notifier.awards import render_award_contact
+
+            return render_award_contact(
+                self.store,
+                row["notice_id"],
+                [str(x) for x in details.get("lots") or []],
+                details.get("reasons") or [],
+                # No board link: the award notice is not on the group's board.
+            )
         # reminder-J<n>
         self._check_open(notice, now)
         days = days_until(notice.deadline, today)

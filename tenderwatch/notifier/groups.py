@@ -25,6 +25,7 @@ the apprise file are reported by file, entry number and tag only.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import os
@@ -36,7 +37,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from tenderwatch.core.groupstore import GroupStore
 from tenderwatch.core.settings import ENV_PREFIX, SettingsError
+from tenderwatch.core.store import Store
 from tenderwatch.notifier import geo
 from tenderwatch.notifier.models import (
     CONFIDENCE_LEVELS,
@@ -401,6 +404,7 @@ _FIELD_PARSERS: dict[str, Callable[[Any, _Report], Any]] = {
     "exclude_keywords": _p_list(_i_keyword),
     "labels": _p_labels,
     "awards": _p_bool,
+    "awards_indirect": _p_bool,
     "corrigenda": _p_bool,
     "min_value": _p_amount,
     "max_value": _p_amount,
@@ -488,12 +492,16 @@ def _check_coherence(raw: Mapping[str, Any], values: dict[str, Any], err: _Error
         err.add("min_value", f"min_value ({lo:g}) supérieur à max_value ({hi:g})")
 
 
-def _parse_group(raw: Any, index: int, path: Path) -> tuple[Group | None, list[str]]:
-    """One ``[[groups]]`` table → a Group, or None and its problems."""
+def _parse_group(
+    raw: Any, index: int, path: Path, err: _Errors | None = None
+) -> tuple[Group | None, list[str]]:
+    """One ``[[groups]]`` table → a Group, or None and its problems. ``err``: a collector of
+    one's own (the board's settings form keeps each problem by field)."""
     if not isinstance(raw, dict):
         return None, [f"{path} : groupe n° {index} : une table [[groups]] est attendue"]
     gid = raw.get("id")
-    err = _Errors(path, index, gid.strip() if isinstance(gid, str) and gid.strip() else None)
+    if err is None:
+        err = _Errors(path, index, gid.strip() if isinstance(gid, str) and gid.strip() else None)
     values: dict[str, Any] = {}
     for key, value in raw.items():
         parser = _FIELD_PARSERS.get(key)
@@ -563,6 +571,118 @@ def load_groups(config_path: str | Path) -> list[Group]:
     if errors:
         raise GroupConfigError(errors)
     return groups
+
+
+# ---------------------------------------------------------------------------------------------
+# Groups kept in the database (issue #11, ADR 0012)
+# ---------------------------------------------------------------------------------------------
+
+#: How the database's groups are named in messages (there is no file to name).
+STORED_WHERE = Path("base de données")
+
+
+def group_settings(group: Group) -> dict[str, Any]:
+    """A validated group as the plain dict the database keeps: every field a ``[[groups]]``
+    table can set, normalised (a model field without a parser is not a setting)."""
+    return {k: v for k, v in dataclasses.asdict(group).items() if k in _FIELD_PARSERS}
+
+
+class _FieldErrors(_Errors):
+    """Problems kept by field too, for the board's settings form: the same words as
+    ``groups check``, next to the field they concern."""
+
+    def __init__(self, where: Path, group_id: str | None) -> None:
+        super().__init__(where, 1, group_id)
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, key: str, problem: str) -> None:
+        self.by_field.setdefault(key, []).append(problem)
+        super().add(key, problem)
+
+
+def parse_group_table(
+    raw: Mapping[str, Any], *, where: Path = STORED_WHERE
+) -> tuple[Group | None, dict[str, list[str]]]:
+    """One group's table (as the TOML would hold it) → a Group, or None and its problems
+    by field. The very parser of ``groups check``: the same rules, the same messages."""
+    gid = raw.get("id")
+    err = _FieldErrors(where, gid.strip() if isinstance(gid, str) and gid.strip() else None)
+    group, _problems = _parse_group(_stored_table(raw), 1, where, err)
+    return group, err.by_field
+
+
+def _stored_table(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored settings → the table the parser reads. None is how the database keeps « not
+    set » (min_value...), and no tags means the default [id] (a Group built by hand): the
+    TOML has neither, so both are left out."""
+    return {k: v for k, v in settings.items() if v is not None and not (k == "tags" and not v)}
+
+
+def _stored_groups(store: Store) -> tuple[list[Group], list[str]]:
+    """The database's groups, validated again (a newer tenderwatch may be stricter)."""
+    groups: list[Group] = []
+    errors: list[str] = []
+    for index, row in enumerate(GroupStore(store).all(), start=1):
+        group, problems = _parse_group(_stored_table(row["settings"]), index, STORED_WHERE)
+        errors.extend(problems)
+        if group is not None:
+            groups.append(group)
+    return groups, errors
+
+
+def _file_versus_store(
+    path: Path,
+    data: Mapping[str, Any],
+    file_groups: list[Group],
+    file_errors: list[str],
+    stored_groups: list[Group],
+) -> list[Problem]:
+    """Warnings when the file's ``[[groups]]`` are not what the database holds: the file is
+    not used for groups any more, and saying so beats a silent difference."""
+    if not data.get("groups"):
+        return []
+    stored = {g.id: group_settings(g) for g in stored_groups}
+    differ = sorted(g.id for g in file_groups if stored.get(g.id) != group_settings(g))
+    out = [
+        Problem(WARNING, f"{e} (groupe du fichier, non utilisé : la base fait foi)")
+        for e in file_errors
+    ]
+    if differ:
+        out.append(
+            Problem(
+                WARNING,
+                f"{path} : groupe(s) {', '.join(differ)} : le fichier diffère de la base, qui fait "
+                "foi ; « tenderwatch groups import » pour reprendre le fichier",
+            )
+        )
+    return out
+
+
+@contextmanager
+def groups_database(db_path: str | Path | None) -> Iterator[Store | None]:
+    """The store to read the groups from, or None when the database file does not exist yet
+    (a missing file holds no group, and a check must not create it)."""
+    if not db_path or not Path(db_path).expanduser().exists():
+        yield None
+        return
+    store = Store(db_path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def load_groups_from(config_path: str | Path | None, store: Store | None) -> list[Group]:
+    """The groups that are the truth: the database's once it holds some (``groups import``
+    or the board), the file's otherwise. Raises :class:`GroupConfigError`."""
+    if store is not None and GroupStore(store).has_groups():
+        groups, errors = _stored_groups(store)
+        if errors:
+            raise GroupConfigError(errors)
+        return groups
+    if not config_path:
+        return []
+    return load_groups(config_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -776,17 +896,30 @@ def check_apprise_config(
     return _errors(errors) + [Problem(WARNING, w) for w in warnings]
 
 
-def check_config(config_path: str | Path, *, env: Mapping[str, str] | None = None) -> list[Problem]:
+def check_config(
+    config_path: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    store: Store | None = None,
+) -> list[Problem]:
     """Everything at once: the groups, ``[notify]`` and, when named, the apprise file. The one
-    place that decides what is an error and what is a warning (:attr:`Problem.level`)."""
+    place that decides what is an error and what is a warning (:attr:`Problem.level`).
+
+    With ``store`` holding groups (``tenderwatch groups import``), the database's groups are
+    checked and used (ADR 0012); the file's ``[[groups]]`` then only give warnings."""
     env = os.environ if env is None else env
     path = Path(config_path).expanduser()
     data, errors = _read_toml(path)
     if data is None:
         return _errors(errors)
     groups, errors = _parse_groups(path, data)
+    file_warnings: list[Problem] = []
+    if store is not None and GroupStore(store).has_groups():
+        stored, stored_errors = _stored_groups(store)
+        file_warnings = _file_versus_store(path, data, groups, errors, stored)
+        groups, errors = stored, stored_errors
     settings, notify_errors = _notify_from(path, data, env)
-    problems = _errors(errors + notify_errors)
+    problems = _errors(errors + notify_errors) + file_warnings
     if settings.apprise_config:
         web = data.get("web") if isinstance(data.get("web"), dict) else {}
         problems += check_apprise_config(

@@ -65,7 +65,7 @@ from tenderwatch.notifier.models import (
     NoticeView,
 )
 
-__all__ = ["GroupIndex", "explain_no_match", "match"]
+__all__ = ["GroupIndex", "explain_no_match", "match", "match_award_contact"]
 
 CALL_FOR_TENDERS = "call_for_tenders"
 AWARD = "award"
@@ -769,6 +769,103 @@ def explain_no_match(group: Group, notice: NoticeView) -> list[str]:
     fails: list[str] = []
     _evaluate(group, _filters(group), notice, _units(notice), fails)
     return fails
+
+
+@dataclass(frozen=True)
+class AwardContactRules:
+    """``eligibility.json`` → ``award_contact``: the insertion labels that make a winner worth
+    calling, and the structure kinds that can act on it, by route (staff provision,
+    sub-contracting) with the French phrase of each route."""
+
+    labels: tuple[str, ...]
+    routes: tuple[tuple[str, frozenset[str], str], ...]  # (route, kinds, phrase)
+
+
+@cache
+def award_contact_rules() -> AwardContactRules:
+    """Load the « attributaire à démarcher » table once and check its kinds and labels."""
+    raw = json.loads(
+        resources.files("tenderwatch.notifier").joinpath("eligibility.json").read_text(encoding="utf-8")
+    )["award_contact"]
+    routes = tuple(
+        (name, frozenset(spec["kinds"]), spec["phrase"]) for name, spec in raw["routes"].items()
+    )
+    unknown = {k for _, kinds, _ in routes for k in kinds} - set(STRUCTURE_KINDS)
+    if unknown or not set(raw["labels"]) <= set(SOCIAL_LABELS):
+        raise ValueError("eligibility.json : award_contact cite un type ou un label inconnu")
+    return AwardContactRules(labels=tuple(raw["labels"]), routes=routes)
+
+
+def match_award_contact(
+    group: Group,
+    *,
+    lot_id: str | None,
+    labels: Sequence[str],
+    departements: Sequence[str],
+    cpv: Sequence[str],
+    fails: list[str] | None = None,
+) -> list[str] | None:
+    """The French reasons why an awarded lot with an insertion clause concerns ``group`` as
+    an « attributaire à démarcher » alert, or None (``fails`` collects why not).
+
+    The group must not have opted out (``awards_indirect``), must count a structure kind
+    that can act for the winner (the ``award_contact`` routes of the eligibility table),
+    must follow one of the lot's insertion labels, and the lot must lie in its territory and
+    sectors, with the same rules as the other alerts (unknown place: all-France groups only;
+    unknown CPV passes). Keywords and value bounds are not applied: they describe what the
+    group answers itself, not the contracts it can serve as a sub-contractor or staff."""
+    rules = award_contact_rules()
+    f = _filters(group)
+    who = f"Lot {lot_id}" if lot_id else "Marché"
+    note = fails.append if fails is not None else (lambda _message: None)
+    if not group.awards_indirect:
+        note("Votre groupe ne reçoit pas les attributaires à démarcher (awards_indirect = false)")
+        return None
+    routes = [
+        (phrase, [k for k in group.structure_kinds if k in kinds])
+        for _, kinds, phrase in rules.routes
+        if kinds.intersection(group.structure_kinds)
+    ]
+    if not routes:
+        note(
+            "Aucune structure de votre groupe ne peut proposer mise à disposition ni "
+            "sous-traitance"
+        )
+        return None
+    wanted = [lb for lb in rules.labels if lb in labels and lb in f.wanted]
+    if not wanted:
+        note(f"{who} : pas de clause d'insertion suivie par votre groupe")
+        return None
+    reasons = [
+        f"{who} : {eligibility_rules().labels[wanted[0]].phrase} — le titulaire doit trouver "
+        "des heures d'insertion"
+    ]
+    reasons += [
+        f"Votre groupe compte des {', '.join(kinds)} : {phrase}" for phrase, kinds in routes
+    ]
+    deps = tuple(departements)
+    if f.territory is None:
+        reasons.append("Votre groupe couvre toute la France")
+    else:
+        inside = tuple(d for d in deps if d in f.territory)
+        if not inside:
+            note(
+                "Lieu d'exécution non précisé : seuls les groupes couvrant toute la France "
+                "reçoivent cet avis"
+                if not deps
+                else f"{who} hors territoire : {_deps(deps)}"
+            )
+            return None
+        reasons.append(_territory_reason(inside, tuple(f.via_region.get(d) for d in inside)))
+    if f.cpv and cpv:
+        hit = next(((c, p) for c in cpv for p in f.cpv if c.startswith(p)), None)
+        if hit is None:
+            note(f"{who} hors de vos secteurs : CPV {', '.join(list(cpv)[:3])}")
+            return None
+        reasons.append(f"Code CPV {hit[0]} dans vos secteurs (préfixe {hit[1]})")
+    elif f.cpv:
+        reasons.append("Code CPV non précisé : avis gardé par précaution")
+    return reasons
 
 
 def _bits(mask: int) -> Iterator[int]:

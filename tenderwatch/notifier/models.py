@@ -40,6 +40,9 @@ class Group:
     exclude_keywords: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=lambda: list(SOCIAL_LABELS))
     awards: bool = False
+    # « Attributaire à démarcher » alerts (issue #12): the winner of a lot with an
+    # insertion clause, for groups whose structures can provide staff or sub-contract.
+    awards_indirect: bool = True
     corrigenda: bool = True
     min_value: float | None = None
     max_value: float | None = None
@@ -105,6 +108,9 @@ class NoticeView:
     # a label missing here (older classifications) counts as « probable ».
     confidence: dict[str, dict] = field(default_factory=dict)
     truncated: bool = False  # the text was cut at the classifier's hard limit
+    # The clause facilitator quoted from the notice (issue #12): {"organisation", "kind",
+    # "name", "phone", "email", "quote", "start", "end"}; None when the notice names none.
+    facilitator: dict | None = None
     # The notice on the shared board (``[web] base_url``), set by the deliverer: personal
     # (sign-in form pre-filled) for a message to one member, plain for a channel.
     board_url: str | None = None

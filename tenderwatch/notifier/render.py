@@ -426,6 +426,19 @@ def _with_level(text: str, notice: NoticeView, label: str) -> str:
     return name + level + sep + rest
 
 
+def facilitator_line(facilitator: dict[str, Any] | None) -> str:
+    """« Mme X, PLIE de …, 04 …, x@… »: the clause contact as the notice gives it (issue #12);
+    "" when the notice names none. Only quoted fields, never a guessed one."""
+    if not facilitator:
+        return ""
+    parts = [
+        clean(facilitator.get(key))
+        for key in ("name", "organisation", "phone", "email")
+        if clean(facilitator.get(key))
+    ]
+    return ", ".join(parts) or "un facilitateur est mentionné dans l'avis, sans coordonnées"
+
+
 def notice_context(notice: NoticeView, match: Match | None, today: date) -> dict[str, Any]:
     """What every template shows about a notice, as plain strings (templates escape them)."""
     labels = list(match.labels) if match and match.labels else notice.social_labels
@@ -449,6 +462,7 @@ def notice_context(notice: NoticeView, match: Match | None, today: date) -> dict
         "allotted": bool(notice.labels.get("allotted")) or bool(notice.lots),
         "evidence": _evidence(notice, labels, [lot.id for lot in lots] if match else []),
         "hours": format_number(notice.insertion_hours) if notice.insertion_hours else "",
+        "facilitator": facilitator_line(notice.facilitator),
         "lots": [_lot_context(lot) for lot in lots],
         "whole_notice": not (match and match.lots),
         "reasons": [clean(r) for r in (match.reasons if match else []) if clean(r)],

@@ -131,6 +131,7 @@ def load_notice_view(store: Store, notice_id: str) -> NoticeView:
         ],
         confidence=_json(classification.get("confidence"), {}) or {},
         truncated=bool(classification.get("truncated")),
+        facilitator=_json(classification.get("facilitator"), None) or None,
     )
 
 

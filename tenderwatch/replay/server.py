@@ -7,6 +7,8 @@ What it serves is recorded (BOAMP API records, TED eForms / R2.0.9 XML documents
   ``where`` on ``dateparution`` (``>=``/``<=`` ``date'YYYY-MM-DD'``), ``order_by``, ``limit``
   (≤ 100), ``offset``; ``offset + limit`` above ``max_offset`` answers HTTP 400 as the real
   API does. Records are written into the page exactly as recorded.
+* ``GET /api/explore/v2.1/catalog/datasets/decp-2022-marches-valides/records`` — the same
+  envelope over recorded DECP contracts, ``where`` on ``datepublicationdonnees``.
 * ``POST /v3/notices/search`` — TED Search API v3, ITERATION pagination with a next token,
   filtered on ``buyer-country IN (...)`` and ``publication-date>=/<=``.
 * ``GET /en/notice/{publication-number}/xml`` — the notice's XML, byte for byte.
@@ -31,10 +33,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 BOAMP_PATH = "/api/explore/v2.1/catalog/datasets/boamp/records"
+DECP_PATH = "/api/explore/v2.1/catalog/datasets/decp-2022-marches-valides/records"
 TED_SEARCH_PATH = "/v3/notices/search"
 TED_XML_RE = re.compile(r"^/(?:[a-z]{2}/)?notice/([0-9]+-[0-9]{4})/xml$")
-_DATE_GE = re.compile(r"dateparution\s*>=\s*date'(\d{4}-\d{2}-\d{2})'")
-_DATE_LE = re.compile(r"dateparution\s*<=\s*date'(\d{4}-\d{2}-\d{2})'")
+_DATE_FIELD = r"(?:dateparution|datepublicationdonnees)"
+_DATE_GE = re.compile(_DATE_FIELD + r"\s*>=\s*date'(\d{4}-\d{2}-\d{2})'")
+_DATE_LE = re.compile(_DATE_FIELD + r"\s*<=\s*date'(\d{4}-\d{2}-\d{2})'")
 
 
 def default_data_dir() -> Path:
@@ -49,6 +53,7 @@ class ReplayData:
     boamp_records: list[str] = field(default_factory=list)  # one record's JSON text each
     ted_index: list[dict[str, Any]] = field(default_factory=list)
     ted_xml: dict[str, bytes] = field(default_factory=dict)  # publication number → XML
+    decp_records: list[str] = field(default_factory=list)  # one DECP contract's JSON each
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> ReplayData:
@@ -60,6 +65,17 @@ class ReplayData:
             data.boamp_records = [
                 line for line in boamp.read_text(encoding="utf-8").splitlines() if line.strip()
             ]
+        decp = base / "decp" / "records.jsonl"
+        if decp.exists():
+            data.decp_records = [
+                line for line in decp.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
+        # Whole DECP files (schema examples, real files): their contracts are served as the
+        # dataset's records, once each (a file may repeat another's contracts).
+        for path in sorted((base / "decp").glob("*.json")):
+            for text in decp_file_contracts(path.read_text(encoding="utf-8")):
+                if text not in data.decp_records:
+                    data.decp_records.append(text)
         index = base / "ted" / "index.json"
         if index.exists():
             data.ted_index = json.loads(index.read_text(encoding="utf-8"))
@@ -78,6 +94,48 @@ class ReplayData:
         dates = sorted(e["publication-date"][:10] for e in self.ted_index)
         return (dates[0], dates[-1]) if dates else None
 
+    def decp_dates(self) -> tuple[str, str] | None:
+        dates = sorted(d for d, _, _ in decp_rows(self.decp_records) if d)
+        return (dates[0], dates[-1]) if dates else None
+
+    def dates(self, source: str) -> tuple[str, str] | None:
+        """First and last publication dates recorded for ``source``."""
+        return getattr(self, f"{source}_dates")()
+
+
+def decp_file_contracts(text: str) -> list[str]:
+    """Each contract (``marché``) of a DECP file, in either JSON shape, as compact JSON;
+    concessions are left out (they are another dataset)."""
+    marches = json.loads(text).get("marches")
+    if isinstance(marches, dict):
+        marches = marches.get("marche") or []
+    return [
+        json.dumps(m, ensure_ascii=False, separators=(",", ":"))
+        for m in marches or []
+        if isinstance(m, dict)
+    ]
+
+
+def decp_rows(records: list[str]) -> list[tuple[str, str, str]]:
+    """``(data publication date, buyer-id key, text)`` of DECP records, sorted as
+    ``order_by=datepublicationdonnees, acheteur_id, id`` sorts them. A record that cannot be
+    read is served anyway (at the end of its day): the crawler must survive it."""
+    from tenderwatch.crawler.normalise.decp import decp_source_id, field
+
+    rows = []
+    for text in records:
+        try:
+            record = json.loads(text)
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            day = str(field(record, "data_published") or "")[:10]
+            key = decp_source_id(record) or "~"
+        else:
+            day, key = "", "~"
+        rows.append((day, key, text))
+    return sorted(rows)
+
 
 @dataclass
 class ReplayFaults:
@@ -90,6 +148,7 @@ class ReplayFaults:
     slow_once: list[str] = field(default_factory=list)  # wait slow_seconds the first time
     slow_seconds: float = 3.0
     boamp_extra_total: int = 0  # announced total_count larger than what is served
+    decp_extra_total: int = 0
     ted_extra_total: int = 0
 
 
@@ -166,6 +225,11 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == BOAMP_PATH:
             self._boamp(parse_qs(url.query))
             return
+        if url.path == DECP_PATH:
+            self._boamp(
+                parse_qs(url.query), self.server.decp_rows, self.server.faults.decp_extra_total
+            )
+            return
         m = TED_XML_RE.match(url.path)
         if m and m.group(1) in self.server.data.ted_xml:
             self._send(200, self.server.data.ted_xml[m.group(1)], "application/xml")
@@ -183,7 +247,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(404, {"error": "not found"})
 
-    def _boamp(self, query: dict[str, list[str]]) -> None:
+    def _boamp(
+        self,
+        query: dict[str, list[str]],
+        rows: list[tuple[str, str, str]] | None = None,
+        extra_total: int | None = None,
+    ) -> None:
+        """An Opendatasoft ``/records`` answer over ``rows`` (BOAMP's unless given)."""
         where = query.get("where", [""])[0]
         try:
             limit = int(query.get("limit", ["10"])[0])
@@ -211,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         ge = _DATE_GE.search(where)
         le = _DATE_LE.search(where)
-        rows = self.server.boamp_rows
+        rows = self.server.boamp_rows if rows is None else rows
         selected = [
             r for r in rows if (not ge or r[0] >= ge.group(1)) and (not le or r[0] <= le.group(1))
         ]
@@ -219,7 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "desc" in order:
             selected = list(reversed(selected))
         page = selected[offset : offset + limit]
-        total = len(selected) + self.server.faults.boamp_extra_total
+        if extra_total is None:
+            extra_total = self.server.faults.boamp_extra_total
+        total = len(selected) + extra_total
         body = (
             '{"total_count": '
             + str(total)
@@ -289,6 +361,7 @@ class _Server(ThreadingHTTPServer):
             record = json.loads(text)
             rows.append((record.get("dateparution") or "", record.get("idweb") or "", text))
         self.boamp_rows = sorted(rows)
+        self.decp_rows = decp_rows(data.decp_records)
 
 
 class ReplayServer:
@@ -325,6 +398,14 @@ class ReplayServer:
     @property
     def ted_base_url(self) -> str:
         return self.url
+
+    @property
+    def decp_base_url(self) -> str:
+        return self.url + DECP_PATH.rsplit("/records", 1)[0]
+
+    def base_url(self, source: str) -> str:
+        """What ``crawl SOURCE --base-url`` takes for ``source``."""
+        return getattr(self, f"{source}_base_url")
 
     @property
     def requests(self) -> list[dict[str, Any]]:

@@ -104,6 +104,15 @@ def create_app(
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
+    # Réseau administration and self-service group settings (issue #11).
+    from tenderwatch.web import reseau, settings_views
+
+    app.register_blueprint(reseau.bp)
+    app.register_blueprint(settings_views.bp)
+    # The observatory of social clauses: every signed-in member, no group data (issue #11).
+    from tenderwatch.web import observatory
+
+    app.register_blueprint(observatory.bp)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:

@@ -96,7 +96,7 @@ def current_member() -> Member | None:
     member_id = session.get("mid")
     if isinstance(member_id, int):
         member = board().member(member_id)
-        if member is not None and not member.groups:
+        if member is not None and not member.groups and not board().has_access(member.id):
             member = None
     g.member = member
     return member
@@ -174,7 +174,7 @@ def signin_request() -> Any:
         b.audit("anonyme", "signin-limited", email_bucket(email))
         return render_template("signin_limited.html"), 429
     member = b.member_by_email(email)
-    if member is not None and member.groups:
+    if member is not None and b.has_access(member.id):
         token = make_token(member.id, suivant)
         link = f"{settings.base_url}{url_for('auth.signin_confirm', token=token)}"
         body = render_template("mail_signin.txt", member=member, link=link, settings=settings)

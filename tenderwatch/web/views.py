@@ -19,6 +19,7 @@ from tenderwatch.core.board import (
     Member,
     notice_url,
 )
+from tenderwatch.core.groupstore import GroupStore
 from tenderwatch.core.wording import LINK_KIND_FR
 from tenderwatch.notifier.models import SOCIAL_LABELS, STRUCTURE_KINDS, Group
 from tenderwatch.notifier.render import (
@@ -79,6 +80,8 @@ def _context() -> dict[str, Any]:
 def home() -> Any:
     member = current_member()
     assert member is not None
+    if not member.groups:  # a réseau administrator outside any group (issue #11)
+        return redirect(url_for("reseau.home"))
     if len(member.groups) == 1:
         return redirect(url_for("views.group_board", group_id=next(iter(member.groups))))
     return render_template("home.html", groups=member.groups)
@@ -186,6 +189,8 @@ def notice(group_id: str, notice_id: str) -> Any:
         view = load_notice_view(store(), notice_id)
     except NoticeNotFound:
         abort(404)
+    # The réseau dashboard counts opened notices and lists reserved lots nobody opened.
+    GroupStore(store()).record_opened(group_id, notice_id, member.id)
     b = board()
     marks = b.marks(group_id, notice_id)
     marks_by_lot: dict[str, list[dict[str, Any]]] = {}

@@ -40,6 +40,10 @@ def _parse(raw: RawNotice) -> Notice:
         if body.lstrip()[:1] in (b"{", b"["):
             return normalise_boamp_record(body, url=raw.url)
         return normalise_boamp_xml(body, url=raw.url)
+    if raw.source == "decp":
+        from tenderwatch.crawler.normalise.decp import normalise_decp_record
+
+        return normalise_decp_record(body, url=raw.url)
     if raw.source == "ted":
         root = parse_xml(body)
         if local(root.tag) == "TED_EXPORT":

@@ -47,9 +47,9 @@ from tenderwatch.crawler.normalise.eforms import (
 from tenderwatch.crawler.normalise.ted_r209 import (
     _code,
     _copy_signals,
-    _doc_id,
     _pick_form,
     _ptext,
+    export_header,
     publication_number,
 )
 
@@ -284,18 +284,7 @@ def normalise_ted_r208(
     root: etree._Element, *, source_id: str | None = None, url: str | None = None
 ) -> Notice:
     """Normalise a parsed ``TED_EXPORT`` whose form has the R2.0.8 layout (see :func:`is_r208`)."""
-    if _ln(root.tag) != "TED_EXPORT":
-        raise NormaliseError("unknown_root", _ln(root.tag) or "no element")
-    coded = _child(root, "CODED_DATA_SECTION")
-    notice_data = _child(coded, "NOTICE_DATA")
-    pubno = publication_number(_text(_child(notice_data, "NO_DOC_OJS"))) or _doc_id(
-        root.get("DOC_ID")
-    )
-    source_id = source_id or pubno
-    if not source_id:
-        raise NormaliseError("missing_identifier", "no NO_DOC_OJS nor DOC_ID")
-
-    form = _pick_form(root)
+    coded, notice_data, pubno, source_id, form = export_header(root, source_id)
     number = (form.get("FORM") or "").strip()
     code = f"F{int(number):02d}" if number.isdigit() else _ln(form.tag)
     reader = _Reader(form)

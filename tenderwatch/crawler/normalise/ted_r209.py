@@ -364,10 +364,12 @@ def _awards(form: etree._Element) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
-def normalise_ted_r209(
-    root: etree._Element, *, source_id: str | None = None, url: str | None = None
-) -> Notice:
-    """Normalise a parsed ``TED_EXPORT`` document (see :func:`normalise_ted_r209_bytes`)."""
+def export_header(
+    root: etree._Element, source_id: str | None
+) -> tuple[etree._Element, etree._Element, str | None, str, etree._Element]:
+    """``CODED_DATA_SECTION``, ``NOTICE_DATA``, the publication number, the source id and the
+    form of a ``TED_EXPORT`` document (R2.0.8 and R2.0.9 alike); NormaliseError when it is
+    not one or has no number."""
     if _ln(root.tag) != "TED_EXPORT":
         raise NormaliseError("unknown_root", _ln(root.tag) or "no element")
     coded = _child(root, "CODED_DATA_SECTION")
@@ -380,6 +382,14 @@ def normalise_ted_r209(
         raise NormaliseError("missing_identifier", "no NO_DOC_OJS nor DOC_ID")
 
     form = _pick_form(root)
+    return coded, notice_data, pubno, source_id, form
+
+
+def normalise_ted_r209(
+    root: etree._Element, *, source_id: str | None = None, url: str | None = None
+) -> Notice:
+    """Normalise a parsed ``TED_EXPORT`` document (see :func:`normalise_ted_r209_bytes`)."""
+    coded, notice_data, pubno, source_id, form = export_header(root, source_id)
     code = _form_code(form)
     body = _child(form, "CONTRACTING_BODY")
     buyer = _child(body, "ADDRESS_CONTRACTING_BODY")

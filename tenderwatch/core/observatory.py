@@ -1,0 +1,491 @@
+"""The observatory of social clauses (issue #11): aggregate figures over every stored notice.
+
+What is counted: calls for tenders (``nature = 'call_for_tenders'``), once per notice published
+on two sources (``canonical_id = id``). Each notice is read through its newest classification
+without error (``classified_at``); a notice not yet classified counts in ``notices`` but not in
+``classified``, and every share is over the *classified* notices, so a harvest still being
+classified does not make clauses look rarer than they are.
+
+Joining every notice to its newest classification takes a second or more on a year of France,
+so it is done once into ``observatory_facts`` (one narrow row per counted notice, migration
+0500) by :func:`refresh`, again only when notices or classifications changed. Each page is
+then one aggregate SQL query on that table (labels from the ``positive`` column grouped in SQL,
+the few hundred groups merged here; reserved lots counted with ``json_each`` at the rebuild).
+Nothing loops over notices in Python (``benchmarks/observatory.py``).
+
+The module only reads; it knows nothing of groups or members (the observatory covers the
+market, not what a group did). Région filters are resolved to départements by the caller
+(:mod:`tenderwatch.notifier.geo`), as this layer reads no geography table.
+"""
+
+# SQL is assembled from this module's constants (labels, column names) only; every value a
+# user gives goes as a parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+#: The social labels counted (the classifier's ``SOCIAL_LABELS``, in the same order; a test
+#: checks they stay equal — this layer may not import the classifier).
+OBSERVED_LABELS: tuple[str, ...] = (
+    "insertion_clause",
+    "insertion_criterion",
+    "reserved_siae",
+    "reserved_disability",
+    "insertion_contract",
+    "reserved_other",
+)
+#: Reserved markets by kind: the label and its French name, in display order.
+RESERVED_KINDS: tuple[tuple[str, str], ...] = (
+    ("reserved_siae", "SIAE"),
+    ("reserved_disability", "EA/ESAT"),
+    ("reserved_other", "ESS/autre"),
+)
+#: French names of the labels, for tables and CSV headers (the notifier has the same words;
+#: duplicated here because core may not import it).
+LABEL_NAMES_FR: dict[str, str] = {
+    "insertion_clause": "Clause d'insertion (exécution)",
+    "insertion_criterion": "Critère social d'attribution",
+    "reserved_siae": "Marché réservé SIAE",
+    "reserved_disability": "Marché réservé EA/ESAT",
+    "insertion_contract": "Marché d'insertion",
+    "reserved_other": "Marché réservé ESS/autre",
+}
+
+_SIRET = re.compile(r"\d{14}")
+_DIVISION = re.compile(r"\d{2}")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used (French message)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What part of the market to look at. Empty fields do not filter.
+
+    ``departements``: INSEE codes (a région is passed as its départements); a notice matches
+    when one of its départements is in the list. ``cpv_division``: the first two digits of a
+    CPV code ("45" works, "90" sewage and cleaning …). ``buyer``: a SIRET (14 digits, exact)
+    or part of the buyer's name (case-insensitive). ``date_from``/``date_until``: publication
+    days, both included (YYYY-MM-DD).
+    """
+
+    departements: tuple[str, ...] = ()
+    cpv_division: str | None = None
+    buyer: str | None = None
+    date_from: str | None = None
+    date_until: str | None = None
+    #: How to name ``departements`` to a person (« région Bretagne »); display only.
+    territory: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cpv_division and not _DIVISION.fullmatch(self.cpv_division):
+            raise FilterError(
+                f"division CPV invalide : « {self.cpv_division} » (deux chiffres, ex. 45)"
+            )
+        for name, day in (("date de début", self.date_from), ("date de fin", self.date_until)):
+            if day and not _DAY.fullmatch(day):
+                raise FilterError(f"{name} invalide : « {day} » (format AAAA-MM-JJ)")
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL conditions on ``observatory_facts f`` and their parameters."""
+        clauses = ["1"]
+        params: list[Any] = []
+        if self.departements:
+            marks = ",".join("?" * len(self.departements))
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM json_each(f.departements) d WHERE d.value IN ({marks}))"
+            )
+            params += list(self.departements)
+        if self.cpv_division:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(f.cpv) p WHERE substr(p.value, 1, 2) = ?)"
+            )
+            params.append(self.cpv_division)
+        if self.buyer:
+            if _SIRET.fullmatch(self.buyer):
+                clauses.append("f.buyer_siret = ?")
+                params.append(self.buyer)
+            else:
+                # instr on lower(): no LIKE wildcards to escape in a name such as « 100% ».
+                clauses.append("instr(lower(f.buyer_name), lower(?)) > 0")
+                params.append(self.buyer)
+        if self.date_from:
+            clauses.append("f.published >= ?")
+            params.append(self.date_from)
+        if self.date_until:
+            # Published may be a day or a datetime: everything of that day is included.
+            clauses.append("f.published < ?")
+            params.append(self.date_until + "~")
+        return " AND ".join(clauses), params
+
+    def describe(self) -> str:
+        """The filters in French, for a page or a terminal header ("" when none)."""
+        parts = []
+        if self.departements:
+            parts.append(self.territory or "départements " + ", ".join(self.departements))
+        if self.cpv_division:
+            parts.append(f"division CPV {self.cpv_division}")
+        if self.buyer:
+            parts.append(f"acheteur « {self.buyer} »")
+        if self.date_from:
+            parts.append(f"depuis le {self.date_from}")
+        if self.date_until:
+            parts.append(f"jusqu'au {self.date_until}")
+        return " ; ".join(parts)
+
+
+# Every social label starts with one of these, "allotted" with neither (a test checks it):
+# "has a clause" is two GLOBs on the comma-separated ``positive`` column.
+CLAUSE_PREFIXES = ("insertion_", "reserved_")
+
+
+def _any_clause(column: str) -> str:
+    return "(" + " OR ".join(f"{column} GLOB '*{p}*'" for p in CLAUSE_PREFIXES) + ")"
+
+
+def _reserved_lots(label: str) -> str:
+    """SQL counting the lots of classification ``c`` that carry ``label``; evaluated only for
+    classifications with a reservation (CASE), so few lots' JSON is read."""
+    return (
+        "(CASE WHEN c.positive GLOB '*reserved_*' THEN (SELECT count(*) FROM classifications cl,"
+        " json_each(CASE WHEN json_valid(cl.lots) THEN cl.lots ELSE '[]' END) l,"
+        " json_each(l.value, '$.labels') ll"
+        f" WHERE cl.rowid = c.rowid AND ll.value = '{label}') ELSE 0 END)"
+    )
+
+
+# A buyer is its SIRET when known, else its name (lower-cased): the same buyer written
+# « VILLE DE LYON » and « Ville de Lyon » without SIRET is one buyer.
+_BUYER_KEY = "coalesce(nullif(n.buyer_siret, ''), lower(trim(n.buyer_name)))"
+
+# One row per counted notice: canonical calls for tenders, each with its newest
+# classification without error (by classified_at). Read through the covering indexes of
+# migration 0500, in notice id order on both sides.
+_REBUILD = (
+    "INSERT OR REPLACE INTO observatory_facts (notice_id, month, published, departements, cpv,"
+    " buyer_key, buyer_name, buyer_siret, classified, positive, hours, lots_reserved_siae,"
+    " lots_reserved_disability, lots_reserved_other)"
+    " SELECT n.id, substr(n.published, 1, 7), n.published, n.departements, n.cpv,"
+    f" {_BUYER_KEY}, n.buyer_name, n.buyer_siret, c.notice_id IS NOT NULL,"
+    " coalesce(c.positive, ''), coalesce(c.insertion_hours, 0), "
+    + ", ".join(_reserved_lots(label) for label, _name in RESERVED_KINDS)
+    + " FROM notices n INDEXED BY idx_notices_observatory"
+    " LEFT JOIN classifications c INDEXED BY idx_classifications_observatory"
+    " ON c.notice_id = n.id AND c.error IS NULL"
+    " AND c.classified_at = (SELECT max(c2.classified_at)"
+    " FROM classifications c2 INDEXED BY idx_classifications_observatory"
+    " WHERE c2.notice_id = n.id AND c2.error IS NULL)"
+    " WHERE n.nature = 'call_for_tenders' AND n.canonical_id = n.id"
+)
+# What changes when a notice or a classification is added or rewritten in place (saves set
+# updated_at / classified_at): index look-ups only.
+_FINGERPRINT = (
+    "SELECT (SELECT max(rowid) FROM notices), (SELECT max(updated_at) FROM notices),"
+    " (SELECT count(*) FROM classifications), (SELECT max(classified_at) FROM classifications),"
+    " (SELECT max(rowid) FROM classifications)"
+)
+_STATE_KEY = "observatory_fingerprint"
+
+
+def _fingerprint(db: Database) -> str:
+    return repr(tuple(db.execute(_FINGERPRINT).fetchone()))
+
+
+def refresh(db: Database, *, force: bool = False) -> bool:
+    """Rebuild ``observatory_facts`` when the notices or classifications changed since the
+    last rebuild (or ``force``); return whether it was rebuilt. The first page after a
+    harvest pays for it (a few seconds for a year of France); the next ones read the small
+    table. The check and the rebuild run under the write lock, so two requests arriving
+    together rebuild once."""
+    current = _fingerprint(db)
+    stored = db.execute("SELECT value FROM state WHERE key = ?", [_STATE_KEY]).fetchone()
+    if not force and stored and stored[0] == current:
+        return False
+    with db.atomic():  # BEGIN IMMEDIATE (TenderwatchDatabase): the write lock, then re-check
+        current = _fingerprint(db)
+        stored = db.execute("SELECT value FROM state WHERE key = ?", [_STATE_KEY]).fetchone()
+        if not force and stored and stored[0] == current:
+            return False
+        db.execute("DELETE FROM observatory_facts")
+        db.execute(_REBUILD)
+        db.execute(
+            "INSERT OR REPLACE INTO state (key, value, updated_at)"
+            " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'))",
+            [_STATE_KEY, current],
+        )
+    return True
+
+
+def _all(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _share(part: int, whole: int) -> float | None:
+    """A share in percent, one decimal; None when there is nothing to divide."""
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+_COUNTED = (
+    "notices",
+    "classified",
+    "with_clause",
+    "hours",
+    "with_hours",
+    *OBSERVED_LABELS,
+    *(f"lots_{label}" for label, _name in RESERVED_KINDS),
+)
+
+
+def _monthly(db: Database, filters: Filters) -> list[dict[str, Any]]:
+    """Everything the overview counts, per month of publication (``None``: notices without a
+    date), from one aggregate query grouped by month and by what the classification says
+    (its positive labels and hours: a few hundred groups for a year of France). Only those
+    groups are read here, never the notices one by one."""
+    where, params = filters.where()
+    lot_sums = ", ".join(f"sum(f.lots_{label}) AS lots_{label}" for label, _name in RESERVED_KINDS)
+    groups = _all(
+        db,
+        "SELECT f.month, f.classified, f.positive, f.hours, count(*) AS notices,"
+        f" {lot_sums} FROM observatory_facts f WHERE {where}"
+        " GROUP BY f.month, f.classified, f.positive, f.hours",
+        params,
+    )
+    months: dict[str | None, dict[str, Any]] = {}
+    for group in groups:
+        month = months.setdefault(group["month"], dict.fromkeys(_COUNTED, 0))
+        count = group["notices"]
+        month["notices"] += count
+        if not group["classified"]:
+            continue
+        labels = set((group["positive"] or "").split(","))
+        hours = group["hours"] or 0
+        month["classified"] += count
+        if labels & set(OBSERVED_LABELS):
+            month["with_clause"] += count
+        for label in OBSERVED_LABELS:
+            if label in labels:
+                month[label] += count
+        if hours > 0:
+            month["hours"] += hours * count
+            month["with_hours"] += count
+        for label, _name in RESERVED_KINDS:
+            month[f"lots_{label}"] += group[f"lots_{label}"] or 0
+    return [{"month": key, **value} for key, value in sorted(months.items(), key=_month_key)]
+
+
+def _month_key(item: tuple[str | None, Any]) -> str:
+    return item[0] or ""
+
+
+def overview(db: Database, filters: Filters) -> dict[str, Any]:
+    """The figures of the overview page: ``data`` (totals) and the rows of the tables
+    ``clauses``, ``reserves``, ``heures`` and ``tendance``. One SQL query."""
+    refresh(db)
+    months = _monthly(db, filters)
+    data = {key: sum(m[key] for m in months) for key in _COUNTED}
+    classified = data["classified"]
+    clauses = [
+        {
+            "label": "any",
+            "libelle": "Au moins une clause sociale",
+            "avis": data["with_clause"],
+            "part": _share(data["with_clause"], classified),
+        }
+    ] + [
+        {
+            "label": label,
+            "libelle": LABEL_NAMES_FR[label],
+            "avis": data[label],
+            "part": _share(data[label], classified),
+        }
+        for label in OBSERVED_LABELS
+    ]
+    reserves = [
+        {"kind": label, "type": name, "avis": data[label], "lots": data[f"lots_{label}"]}
+        for label, name in RESERVED_KINDS
+    ]
+    heures = [
+        {
+            "heures": data["hours"],
+            "avis_avec_heures": data["with_hours"],
+            "moyenne": round(data["hours"] / data["with_hours"]) if data["with_hours"] else None,
+        }
+    ]
+    tendance = [
+        {
+            "mois": m["month"],
+            "avis": m["notices"],
+            "classes": m["classified"],
+            "avec_clause": m["with_clause"],
+            "part": _share(m["with_clause"], m["classified"]),
+        }
+        for m in months
+        if m["month"]
+    ]
+    return {
+        "data": data,
+        "clauses": clauses,
+        "reserves": reserves,
+        "heures": heures,
+        "tendance": tendance,
+    }
+
+
+def summary(db: Database, filters: Filters) -> dict[str, Any]:
+    """The totals: notices, classified, with a clause, per label, hours, reserved lots."""
+    return overview(db, filters)["data"]
+
+
+def buyers(
+    db: Database,
+    filters: Filters,
+    *,
+    limit: int = 20,
+    min_notices: int = 5,
+    never_limit: int = 50,
+) -> dict[str, list[dict[str, Any]]]:
+    """The buyers page, from one aggregate per buyer: ``acheteurs``, the ``limit`` buyers
+    with most notices carrying a clause (and the share of their classified notices that
+    do); ``sans_clause``, the buyers with at least ``min_notices`` classified notices and
+    not one clause. One SQL query; the sorting is over buyers, not notices."""
+    refresh(db)
+    where, params = filters.where()
+    rows = _all(
+        db,
+        "SELECT max(f.buyer_name) AS acheteur, max(f.buyer_siret) AS siret, count(*) AS avis,"
+        " sum(f.classified) AS classes,"
+        f" sum(f.classified AND {_any_clause('f.positive')}) AS avec_clause"
+        f" FROM observatory_facts f WHERE {where} AND f.buyer_key IS NOT NULL"
+        " GROUP BY f.buyer_key",
+        params,
+    )
+    using = sorted(
+        (r for r in rows if r["avec_clause"]),
+        key=lambda r: (-r["avec_clause"], -r["avis"], r["acheteur"] or ""),
+    )[:limit]
+    never = sorted(
+        (r for r in rows if not r["avec_clause"] and r["classes"] >= min_notices),
+        key=lambda r: (-r["classes"], r["acheteur"] or ""),
+    )[:never_limit]
+    return {
+        "acheteurs": [{**r, "part": _share(r["avec_clause"], r["classes"])} for r in using],
+        "sans_clause": [
+            {"acheteur": r["acheteur"], "siret": r["siret"], "avis_classes": r["classes"]}
+            for r in never
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the observatory: its French title, its columns (key, French header) and
+    the page that computes it. The web pages, the CSV export and ``tenderwatch stats`` all
+    go through :data:`TABLES`, so they show the same figures under the same headers."""
+
+    name: str
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    page: str  # "overview" or "buyers"
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "clauses",
+            "Avis par clause sociale",
+            (("libelle", "Clause"), ("avis", "Avis"), ("part", "Part des avis classés (%)")),
+            "overview",
+        ),
+        Table(
+            "reserves",
+            "Marchés réservés par type",
+            (("type", "Type"), ("avis", "Avis réservés"), ("lots", "Lots réservés")),
+            "overview",
+        ),
+        Table(
+            "heures",
+            "Heures d'insertion annoncées",
+            (
+                ("heures", "Heures annoncées"),
+                ("avis_avec_heures", "Avis indiquant des heures"),
+                ("moyenne", "Moyenne par avis"),
+            ),
+            "overview",
+        ),
+        Table(
+            "acheteurs",
+            "Acheteurs qui recourent le plus aux clauses",
+            (
+                ("acheteur", "Acheteur"),
+                ("siret", "SIRET"),
+                ("avis", "Avis"),
+                ("avec_clause", "Avis avec clause"),
+                ("part", "Part des avis classés (%)"),
+            ),
+            "buyers",
+        ),
+        Table(
+            "sans_clause",
+            "Acheteurs sans aucune clause",
+            (("acheteur", "Acheteur"), ("siret", "SIRET"), ("avis_classes", "Avis classés")),
+            "buyers",
+        ),
+        Table(
+            "tendance",
+            "Évolution mensuelle",
+            (
+                ("mois", "Mois"),
+                ("avis", "Avis"),
+                ("avec_clause", "Avis avec clause"),
+                ("part", "Part des avis classés (%)"),
+            ),
+            "overview",
+        ),
+    )
+}
+
+
+def compute(db: Database, name: str, filters: Filters, **options: Any) -> list[dict[str, Any]]:
+    """The rows of table ``name``; ``options`` (``limit``, ``min_notices``) are the buyers
+    page's."""
+    if TABLES[name].page == "overview":
+        return overview(db, filters)[name]
+    kept = {k: v for k, v in options.items() if k in ("limit", "min_notices") and v is not None}
+    return buyers(db, filters, **kept)[name]
+
+
+def csv_rows(table: Table, rows: Iterable[dict[str, Any]]) -> list[list[Any]]:
+    """Header then rows, in the table's column order, ``None`` as an empty cell."""
+    out: list[list[Any]] = [[header for _key, header in table.columns]]
+    for row in rows:
+        out.append(
+            ["" if row.get(key) is None else safe_cell(row.get(key)) for key, _h in table.columns]
+        )
+    return out
+
+
+def write_csv(table: Table, rows: Iterable[dict[str, Any]], stream: Any) -> None:
+    """Write the table as CSV (comma, UTF-8 text; the caller opens ``stream``)."""
+    import csv
+
+    csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(table, rows))
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run as a formula (buyer names come from the
+    sources: « =HYPERLINK(…) » must stay text)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
