@@ -693,8 +693,9 @@ def _notify(settings: Settings, store: Store, rematch: bool) -> bool:
         return True
     click.echo(
         f"Alertes : {report.groups} groupe(s), {report.notices_matched} avis examinés,"
-        f" {report.queued} alerte(s), {report.updates} mise(s) à jour, {report.reminders} rappel(s),"
-        f" {report.award_contacts} attributaire(s) à démarcher mis en file ; {report.summary}"
+        f" {report.queued} alerte(s), {report.updates} mise(s) à jour,"
+        f" {report.reminders} rappel(s), {report.award_contacts} attributaire(s) à démarcher"
+        f" mis en file ; {report.summary}"
     )
     for problem in report.problems:
         click.echo(f"  problème : {problem}", err=True)

@@ -169,13 +169,18 @@ class ImportReport:
     def lines(self) -> list[str]:
         """The report in French, one line per fact (no e-mail address is printed)."""
         out = [
-            f"Import {self.fmt} : {len(self.created)} créée(s), {len(self.updated)} mise(s) à"
+            f"Import {self.fmt}{'' if self.written else ' (non écrit)'} :"
+            f" {len(self.created)} créée(s), {len(self.updated)} mise(s) à"
             f" jour, {len(self.unchanged)} inchangée(s), {len(self.merged)} doublon(s)"
             f" fusionné(s), {len(self.skipped)} ignorée(s)"
         ]
+        # Before writing (an error, --dry-run), say what would happen, not what did.
+        titles = (
+            ("créée", "mise à jour") if self.written else ("serait créée", "serait mise à jour")
+        )
         for title, rows in (
-            ("créée", self.created),
-            ("mise à jour", self.updated),
+            (titles[0], self.created),
+            (titles[1], self.updated),
             ("inchangée", self.unchanged),
         ):
             out += [f"  {where} : {siret} {title}" for where, siret in rows]

@@ -224,14 +224,19 @@ def decp_match(store: Store, award: dict[str, Any]) -> tuple[str, float] | None:
         return None
     rows = list(
         store.db.query(
-            "SELECT id, title, cpv, published FROM notices WHERE nature = 'call_for_tenders'"
+            "SELECT id, title, cpv, published, procedure_id FROM notices"
+            " WHERE nature = 'call_for_tenders'"
             " AND buyer_siret = ? AND (canonical_id IS NULL OR canonical_id = id)"
-            " AND (published IS NULL OR ? IS NULL OR published <= ?)",
+            " AND (published IS NULL OR ? IS NULL OR published <= ?)"
+            " ORDER BY published DESC, id DESC",
             [buyer, award.get("published"), award.get("published")],
         )
     )
-    scored: list[tuple[float, int, str]] = []
+    # Per procedure, its latest call only: a re-published call is one candidate, not a tie.
+    scored: dict[str, tuple[float, int, str]] = {}
     for call in rows:
+        if call["procedure_id"] in scored:
+            continue
         lots = list(store.db.query("SELECT title, cpv FROM lots WHERE notice_id = ?", [call["id"]]))
         codes = _loads(call["cpv"], []) + [c for lot in lots for c in _loads(lot["cpv"], [])]
         if not award_div & _divisions(codes):
@@ -241,13 +246,13 @@ def decp_match(store: Store, award: dict[str, Any]) -> tuple[str, float] | None:
         objects = [call["title"], *(lot["title"] for lot in lots if lot["title"])]
         best = max(object_similarity(award.get("title"), t) for t in objects)
         if _close_enough(*best):
-            scored.append((best[0], best[1], call["id"]))
-    if not scored:
+            scored[call["procedure_id"]] = (best[0], best[1], call["id"])
+    ranked = sorted(scored.values(), reverse=True)
+    if not ranked:
         return None
-    scored.sort(reverse=True)
-    if len(scored) > 1 and scored[0][:2] == scored[1][:2]:
-        return None  # two calls equally close: ambiguous, no link
-    return scored[0][2], round(scored[0][0], 3)
+    if len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]:
+        return None  # two procedures equally close: ambiguous, no link
+    return ranked[0][2], round(ranked[0][0], 3)
 
 
 def _decp_lot(award: dict[str, Any], call_lots: list[dict[str, Any]], own: str) -> str:
@@ -373,6 +378,10 @@ def _link_one(store: Store, award: dict[str, Any]) -> int:
             lot_id = str(call_lots[0]["lot_id"])  # a single lot is the whole contract
         if lot_id:
             labels = by_lot.get(lot_id, set()) | notice_wide
+        elif len(call_lots) > 1:
+            # Which lot was won is unknown: only a clause written for every lot is sure to
+            # bind the winner (the hours of lot 2 are not the winner of lot 1's to do).
+            labels = set(notice_wide)
         else:
             labels = notice_wide | {x for s in by_lot.values() for x in s}
         if not labels:

@@ -127,7 +127,6 @@ def overview() -> Any:
             "Part des avis classés portant chaque clause sociale",
             [(r["libelle"], r["part"] or 0.0) for r in tables["clauses"]],
             unit="%",
-            maximum=100.0,
         ),
         "reserves": bar_chart(
             "chart-reserves",
@@ -190,8 +189,9 @@ def bar_chart(
     unit: str = "",
     maximum: float | None = None,
 ) -> Markup:
-    """Horizontal bars, one per item, the value written after each bar. Every text goes
-    through :func:`escape` (buyer names come from the sources)."""
+    """Horizontal bars, one per item, the value written after each bar; the longest bar is
+    the largest value (or ``maximum``). Every text goes through :func:`escape` (buyer names
+    come from the sources)."""
     label_w, bar_w, row_h, top = 250, 330, 26, 8
     width = label_w + bar_w + 70
     height = top * 2 + row_h * max(1, len(items))
@@ -228,7 +228,7 @@ def bar_chart(
 def line_chart(chart_id: str, title: str, points: list[tuple[str, float | None]]) -> Markup:
     """A line of percentages by month (0 to the highest value, at least 10 %); a month with
     no classified notice leaves a gap in the line."""
-    left, right, top, bottom = 48, 16, 12, 40
+    left, right, top, bottom = 48, 36, 12, 40
     plot_w, plot_h = 560, 200
     width, height = left + plot_w + right, top + plot_h + bottom
     peak = max([v for _m, v in points if v is not None] + [10.0])

@@ -137,19 +137,27 @@ def preview_ids(since: str, until: str, group: Group) -> list[str]:
     """The notices the preview runs over: canonical calls for tenders and awards published in
     [since, until] with a classification (what the notify cycle reads).
 
-    Two prefilters keep the page fast on a large base, and only drop notices the matcher
-    would refuse anyway (so the count is the matcher's): a notice with no social label on
-    any classification, and — for a group with a territory — a notice none of whose places
-    (its own or its lots') is in the territory (``GroupIndex`` needs one of them)."""
+    Prefilters keep the page fast on a large base; each drops only notices that
+    ``GroupIndex`` rules out anyway (so the count stays the matcher's): no label the group
+    wants on any classification (notice or lot); for a group with a territory, none of the
+    notice's or its lots' places in it; for a group with sectors, a notice with CPV codes of
+    which none (nor any of its lots') starts with one of its prefixes."""
+    wanted = [label for label in group.labels if label in SOCIAL_LABELS]
+    if not wanted:
+        return []
+    marks = ",".join("?" for _ in wanted)
     sql = (
-        "SELECT n.id FROM notices n WHERE n.published >= ? AND n.published <= ?"
+        "SELECT n.id FROM notices n WHERE n.published >= ? AND n.published <= ?"  # noqa: S608
         " AND n.nature IN ('call_for_tenders', 'award') AND n.canonical_id = n.id"
         " AND EXISTS (SELECT 1 FROM classifications c WHERE c.notice_id = n.id"
-        " AND c.error IS NULL AND (coalesce(c.positive, '') != ''"
+        " AND c.error IS NULL AND (EXISTS (SELECT 1 FROM json_each(CASE WHEN"
+        "  json_valid(c.labels) THEN c.labels ELSE '{}' END) x"
+        f"  WHERE x.key IN ({marks}) AND x.value)"
         "  OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(c.lots) THEN c.lots"
-        "   ELSE '[]' END) l WHERE json_array_length(l.value, '$.labels') > 0)))"
+        "   ELSE '[]' END) l, json_each(l.value, '$.labels') y"
+        f"   WHERE y.value IN ({marks}))))"
     )
-    args: list[Any] = [since, until]
+    args: list[Any] = [since, until, *wanted, *wanted]
     territory = _territory(group)
     if territory is not None:
         marks = ",".join("?" for _ in territory)
@@ -160,6 +168,18 @@ def preview_ids(since: str, until: str, group: Group) -> list[str]:
             f"  WHERE l.notice_id = n.id AND d.value IN ({marks})))"
         )
         args += [*territory, *territory]
+    prefixes = [c for c in group.cpv_prefixes if c]
+    if prefixes:
+        # A unit without CPV passes every CPV filter: a notice without codes is kept.
+        starts = " OR ".join("substr(x.value, 1, ?) = ?" for _ in prefixes)
+        starts_args = [a for p in prefixes for a in (len(p), p)]
+        sql += (  # only "?" placeholders are joined into the SQL
+            " AND (coalesce(json_array_length(n.cpv), 0) = 0"  # noqa: S608
+            f" OR EXISTS (SELECT 1 FROM json_each(n.cpv) x WHERE {starts})"
+            " OR EXISTS (SELECT 1 FROM lots l, json_each(l.cpv) x"
+            f"  WHERE l.notice_id = n.id AND ({starts})))"
+        )
+        args += [*starts_args, *starts_args]
     rows = store().db.execute(sql + " ORDER BY n.published, n.id", args).fetchall()
     return [r[0] for r in rows]
 

@@ -236,3 +236,20 @@ def test_evaluate_command_prints_facilitator_precision_and_recall(
     precision, recall = (float(x.replace(",", ".")) for x in line.groups())
     assert precision == 100.0  # no wrong contact on the labelled set
     assert recall >= 90.0
+
+
+def test_a_flattened_notice_quotes_only_what_was_read() -> None:
+    """Real BOAMP pages come as one line without sentence ends: the quote (and the reach of
+    the contact details) stays around the mention, not the whole text."""
+    text = (
+        "Avis No 26-1 Objet : voirie "
+        * 200
+        + "clause d'insertion de 300 heures, le PLIE de Vienne accompagne les entreprises au "
+        "04 74 00 00 00 "
+        + "Critères de jugement prix valeur technique " * 200
+        + "renseignements administratifs service marchés 04 74 99 99 99"
+    )
+    got = extract(text)
+    assert got is not None and got["phone"] == "04 74 00 00 00"
+    assert got["organisation"] == "PLIE de Vienne"
+    assert text[got["start"] : got["end"]] == got["quote"] and len(got["quote"]) < 1000

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from tenderwatch.cli import main
+from tenderwatch.core.board import Board
 from tenderwatch.core.records import AWARD, CALL_FOR_TENDERS, Lot, Notice, NoticeLink, RawNotice
 from tenderwatch.core.store import Store
 from tenderwatch.localservers import Mailbox
@@ -146,6 +147,15 @@ def test_award_contact_reaches_the_etti_once_with_winner_and_hours(
     # The call itself: an ordinary alert to the groups of the Drôme, nothing to « démarcher ».
     assert not award_contacts(mailbox, ETTI)
     before = len(mailbox.messages)
+    # The ETTI answered lot 2 itself (« on répond » on the board)… and will lose it.
+    board = Board(store)
+    member = board.upsert_member(
+        email="direction@etti-drome.example",
+        name="Inès",
+        group_id="etti-drome",
+        structure_name="ETTI Drôme Intérim",
+    )
+    board.set_mark("etti-drome", "boamp:26-3001", "2", member.id, "on_repond")
 
     save_award(store)
     run(["classify"], db, cfg)
@@ -153,7 +163,11 @@ def test_award_contact_reaches_the_etti_once_with_winner_and_hours(
     assert "1 attributaire(s) à démarcher" in out
 
     mails = award_contacts(mailbox, ETTI)
+    # A loser can still sub-contract or provide staff: it gets the alert (ADR 0007 addendum),
+    # and its board shows the outcome.
     assert len(mails) == 1
+    [mark] = board.marks("etti-drome", "boamp:26-3001")
+    assert mark["outcome_text"] == "perdu — attributaire : Peintures Rhodaniennes SAS"
     subject = str(mails[0]["Subject"])
     assert "Peintures Rhodaniennes SAS" in subject and "lot 2" in subject
     text = mails[0].get_body(("plain",)).get_content()

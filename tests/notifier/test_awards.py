@@ -74,6 +74,7 @@ def save_call(
     buyer: str = BUYER,
     published: str = "2026-06-01",
     departements: tuple[str, ...] = ("26",),
+    links: tuple[NoticeLink, ...] = (),
 ) -> str:
     """Store a call for tenders and classify it with the real classifier."""
     lots = LOTS if lots is None else lots
@@ -91,6 +92,7 @@ def save_call(
         cpv=list(cpv),
         text=text,
         lots=lots,
+        links=list(links),
     )
     store.save(RawNotice("boamp", source_id, "u", "text/plain", text.encode()), notice)
     result = classifier().classify(
@@ -257,6 +259,57 @@ def test_decp_record_links_by_buyer_cpv_division_and_object(store: Store) -> Non
     assert row["match_score"] >= 0.6
 
 
+JAURES = """Avis de marché
+Objet : Travaux de rénovation du groupe scolaire Jean Jaurès.
+Le marché est divisé en 2 lots.
+Lot 1 : Gros œuvre
+Lot 2 : Menuiseries extérieures
+Pour le lot 2, le titulaire réservera au moins 350 heures de travail à des personnes rencontrant des difficultés sociales ou professionnelles, conformément à l'article L. 2112-2 du code de la commande publique."""
+
+
+def test_decp_row_from_the_normaliser_links_to_its_lot(store: Store) -> None:
+    """A tabular DECP row (data.economie.gouv.fr shape) through helper L1's normaliser."""
+    from tenderwatch.crawler.normalise.decp import normalise_decp_record
+
+    call = save_call(
+        store,
+        "26-4045",
+        JAURES,
+        title="Travaux de rénovation du groupe scolaire Jean Jaurès",
+        lots=[
+            Lot(lot_id="1", title="Gros œuvre"),
+            Lot(lot_id="2", title="Menuiseries extérieures"),
+        ],
+        cpv=("45421000",),
+        buyer="21690123100011",
+        departements=("69",),
+    )
+    row = {
+        "id": "2026-0042-LOT2",
+        "acheteur_id": "21690123100011",
+        "nature": "Marché",
+        "objet": "Travaux de rénovation du groupe scolaire Jean Jaurès - Lot 2 : menuiseries",
+        "codecpv": "45421000",
+        "lieuexecution_code": "69123",
+        "lieuexecution_typecode": "Code commune",
+        "datenotification": "2026-10-02",
+        "montant": 184500.0,
+        "considerationssociales": "Clause sociale",
+        "titulaire_id_1": "38012986600047",
+        "titulaire_typeidentifiant_1": "SIRET",
+        "titulaire_denominationsociale_1": "MENUISERIES DU RHONE",
+    }
+    notice = normalise_decp_record(row)
+    store.save(RawNotice("decp", notice.source_id, "u", "application/json", b"{}"), notice)
+    link_awards(store, [notice.id])
+    [linked] = award_rows(store, notice.id)
+    assert (linked["call_notice_id"], linked["lot_id"]) == (call, "2")
+    assert linked["winner_name"] == "MENUISERIES DU RHONE"
+    assert linked["winner_siret"] == "38012986600047"
+    assert (linked["insertion_hours"], linked["value"]) == (350, 184500)
+    assert linked["award_date"] == "2026-10-02"
+
+
 def test_decp_same_buyer_and_division_but_another_object_is_not_linked(store: Store) -> None:
     save_call(store, "26-4051", LOT2_ONLY)
     decp = save_decp(
@@ -291,8 +344,27 @@ def test_decp_needs_buyer_division_and_dates(
 def test_decp_two_equally_close_calls_make_no_link(store: Store) -> None:
     save_call(store, "26-4071", LOT2_ONLY, published="2026-05-01")
     save_call(store, "26-4072", LOT2_ONLY, published="2026-06-01")
-    decp = save_decp(store, "212603625000182026P017", "Réhabilitation groupe scolaire Jean Moulin")
+    decp = save_decp(
+        store, "212603625000182026P017", "Réhabilitation groupe scolaire Jean Moulin lot 2"
+    )
     assert link_awards(store, [decp]).rows == 0
+
+
+def test_decp_republished_call_is_one_candidate_the_latest(store: Store) -> None:
+    save_call(store, "26-4091", LOT2_ONLY, published="2026-05-01")
+    again = save_call(
+        store,
+        "26-4092",
+        LOT2_ONLY,
+        published="2026-06-01",
+        links=(NoticeLink(kind="follows", target="boamp:26-4091"),),
+    )
+    decp = save_decp(store, "212603625000182026P018", "Réhabilitation scolaire Jean Moulin lot 2")
+    link_awards(store, [decp])
+    assert [r["call_notice_id"] for r in award_rows(store, decp)] == [again]
+    # Without the lot, the winner may be lot 1's, which has no clause: no row.
+    other = save_decp(store, "212603625000182026P019", "Réhabilitation groupe scolaire Jean Moulin")
+    assert link_awards(store, [other]).unlinked == [other]
 
 
 def test_object_similarity_and_winner_siret() -> None:

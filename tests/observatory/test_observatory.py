@@ -227,8 +227,8 @@ def test_overview_page_shows_the_figures_with_charts_and_tables(member):
         assert root.find(f"{ns}title").text
     clauses = ET.fromstring(svgs[0])
     widths = [float(r.get("width")) for r in clauses.iter("{http://www.w3.org/2000/svg}rect")]
-    # 71.4 % of the 330 px bar area, 42.9 %, then 14.3 % (x4) and 0 %.
-    assert widths == [235.6, 141.6, 47.2, 47.2, 47.2, 0.0, 47.2]
+    # The longest bar (71.4 %) fills the 330 px bar area; 42.9 % and 14.3 % in proportion.
+    assert widths == [330.0, 198.3, 66.1, 66.1, 66.1, 0.0, 66.1]
     trend = ET.fromstring(svgs[2])
     assert len(list(trend.iter("{http://www.w3.org/2000/svg}circle"))) == 3
 

@@ -201,6 +201,32 @@ def test_preview_counts_what_the_matcher_selects(app, reseaux, alice) -> None:
             published=_days_ago(days),
             labels=labels,
         )
+    # Edge cases of the preview's SQL prefilters: a notice without CPV codes (passes every
+    # sector filter), a notice placed in the Rhône whose reserved lot is in the Drôme, a
+    # notice with only a label the group does not want.
+    add_notice(store, "boamp:pv-6", title="Sans CPV", published=_days_ago(2))
+    store.db.execute("UPDATE notices SET cpv = '[]' WHERE id = 'boamp:pv-6'")
+    add_notice(
+        store,
+        "boamp:pv-7",
+        title="Lot réservé dans la Drôme",
+        departements=["69"],
+        labels=[],
+        published=_days_ago(2),
+        lots=[
+            {
+                "id": "1",
+                "title": "Tri",
+                "labels": ["reserved_siae"],
+                "departements": ["26"],
+                "cpv": ["90500000"],
+            }
+        ],
+    )
+    add_notice(
+        store, "boamp:pv-8", title="EA", labels=["reserved_disability"], published=_days_ago(2)
+    )
+    store.db.conn.commit()
     ids = [r[0] for r in store.db.execute("SELECT id FROM notices")]
     store.close()
     response = _post(alice, "/g/aci-drome/reglages", {**SETTINGS_FORM, "action": "apercu"})
@@ -226,8 +252,8 @@ def test_preview_counts_what_the_matcher_selects(app, reseaux, alice) -> None:
     views = [v for v in notice_views(store, ids) if (v.published or "") >= month_ago]
     store.close()
     selected = {v.id for v in views if match(group, v) is not None}
-    assert {"boamp:pv-0", "boamp:pv-1", "boamp:pv-2"} <= selected
-    assert not {"boamp:pv-3", "boamp:pv-4", "boamp:pv-5"} & selected
+    assert {"boamp:pv-0", "boamp:pv-1", "boamp:pv-2", "boamp:pv-6", "boamp:pv-7"} <= selected
+    assert not {"boamp:pv-3", "boamp:pv-4", "boamp:pv-5", "boamp:pv-8"} & selected
     assert shown == len(selected)
     # A preview saves nothing.
     store = Store(reseaux)
