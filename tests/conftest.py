@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +51,26 @@ def run_cli(
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+# One headless Chromium for the whole session, shared by tests/browser and the observatory
+# (Playwright's sync API allows a single instance per process).
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _unavailable  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session; each test opens its own contexts."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} absent : apt-get install -y chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        # Playwright is a test extra: missing it is a broken set-up, never a reason to skip.
+        pytest.fail("playwright absent : pip install '.[test]'")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+

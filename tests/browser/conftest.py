@@ -72,22 +72,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the session; each test opens its own contexts."""
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} absent : apt-get install -y chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        # Playwright is a test extra: missing it is a broken set-up, never a reason to skip.
-        pytest.fail("playwright absent : pip install '.[test]'")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def build_database(path: Path, extra: int = 0) -> None:
     """Three notices on the group's board (one with two lots, lot 2 reserved to SIAE), one
     delivered to another group, and three members of the group; ``extra`` more notices on

@@ -29,12 +29,11 @@ ARGS = [
 ]
 
 
-def test_charts_render_in_chromium(obs_app, obs_db, tmp_path):
+def test_charts_render_in_chromium(obs_app, obs_db, tmp_path, browser):
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} absent (CI : le test navigateur ne peut pas être sauté)")
         pytest.skip(f"{CHROMIUM} absent : apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
     from waitress.server import create_server
 
     app = create_app(
@@ -46,8 +45,7 @@ def test_charts_render_in_chromium(obs_app, obs_db, tmp_path):
     errors: list[str] = []
     dialogs: list[str] = []
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        if True:  # the session's browser (tests/conftest.py)
             page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="fr-FR")
             # A CSP violation (an inline style the policy refuses) shows up as a console error.
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -79,7 +77,7 @@ def test_charts_render_in_chromium(obs_app, obs_db, tmp_path):
             assert page.locator("#chart-acheteurs rect").count() == 3
             # The hostile name is shown as text, never run: no dialog opened, text visible.
             assert page.get_by_text('<script>alert("x")</script>', exact=False).count() >= 1
-            browser.close()
+            page.close()
     finally:
         server.close()
     assert [e for e in errors if "Content Security Policy" in e] == []

@@ -142,7 +142,7 @@ def test_sigterm_stops_the_service_cleanly(tmp_path: Path) -> None:
                 break
         assert any("notify" in line for line in lines), "".join(lines)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
+        assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
