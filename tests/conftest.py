@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tenderwatch.core.store import Store
+from tenderwatch.localservers import Mailbox, Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -74,3 +75,18 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+
+
+# Real local servers, started and stopped by each test that names them.
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook().start()
+    yield hook
+    hook.close()

@@ -6,11 +6,9 @@ server. Assertions are on what the SMTP server received."""
 from __future__ import annotations
 
 import html as html_lib
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tenderwatch.cli import main
@@ -34,13 +32,6 @@ Lot 2 : Peinture et revêtements de sols — attributaire : Peintures Rhodanienn
 ETTI = "contact@etti-drome.example"
 ACI = "contact@aci-isere.example"
 OPTED_OUT = "contact@ai-drome.example"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 def save_call(store: Store) -> None:

@@ -3,10 +3,7 @@ plain link on a shared channel (it asks for sign-in), none without a ``[web]`` s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tenderwatch.core.records import Lot
 from tenderwatch.core.store import Store
@@ -15,20 +12,6 @@ from tenderwatch.localservers import Mailbox, Webhook
 from tests.e2e.test_notify_cycle import RESERVED_EA_LOT, config, run, save
 
 BOARD = "https://veille.reseau.example"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook().start()
-    yield hook
-    hook.close()
 
 
 def body(message) -> str:

@@ -4,11 +4,9 @@ webhook. Assertions are on what the servers received."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tenderwatch.cli import main
@@ -29,20 +27,6 @@ Pour le lot 1, le titulaire réservera au moins 400 heures de travail à des per
 SIAE_RESERVED = """Avis de marché
 Objet : Collecte et valorisation des encombrants.
 Le présent marché est réservé aux structures d'insertion par l'activité économique mentionnées à l'article L. 5132-4 du code du travail, en application de l'article L. 2113-13 du code de la commande publique."""
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook().start()
-    yield hook
-    hook.close()
 
 
 def save(store: Store, source_id: str, title: str, text: str, lots: list[Lot]) -> None:

@@ -5,11 +5,8 @@ Real SMTP server (with authentication), real SQLite store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from tenderwatch.core.records import CORRIGENDUM
 from tenderwatch.core.store import Store
@@ -30,13 +27,6 @@ from tests.notifier.test_delivery import (
 )
 
 QUESTION = "Clause retirée dans la nouvelle version ?"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 def alerted(tmp_path: Path, store: Store, mailbox: Mailbox, groups: list) -> tuple[Deliverer, str]:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tenderwatch.cli import main
@@ -21,20 +19,6 @@ from tenderwatch.scheduler import preflight
 from tests.notifier.issue8_support import ROOT, classified_notice, cli_env, write_config
 
 PASSWORD = "Tr0ub4dor-Pw-5531"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook().start()
-    yield hook
-    hook.close()
 
 
 def invoke(*args: str) -> tuple[int, str]:

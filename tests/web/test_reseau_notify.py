@@ -6,12 +6,10 @@ settings are not used any more."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from html import unescape
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tenderwatch.cli import main
@@ -40,13 +38,6 @@ EA_LOT_AND_CLAUSE = (
     "moins 400 heures de travail à des personnes rencontrant des difficultés sociales ou "
     "professionnelles, conformément à l'article L. 2112-2 du code de la commande publique."
 )
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 def _save(store: Store, source_id: str, dep: str, text: str, lots: list[Lot]) -> None:

@@ -5,15 +5,12 @@ Real SMTP and webhook servers on 127.0.0.1, the real Deliverer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from tenderwatch.core.board import Board, WebSettings
 from tenderwatch.core.store import Store
-from tenderwatch.localservers import Mailbox, Webhook
+from tenderwatch.localservers import Mailbox
 from tenderwatch.notifier.delivery import Deliverer, queue_reminders
 
 from ..notifier.test_delivery import (
@@ -26,20 +23,6 @@ from ..notifier.test_delivery import (
     write_apprise,
 )
 from .conftest import SECRET, csrf, sign_in
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook().start()
-    yield hook
-    hook.close()
 
 
 def _setup(tmp_path: Path, store: Store, mailbox: Mailbox):
