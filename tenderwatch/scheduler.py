@@ -13,6 +13,7 @@ and, when ``[notify] operations_tag`` is set, reported to that apprise tag.
     timezone = "Europe/Paris"
     boamp = ["08:00", "14:00"]     # BOAMP is updated twice a day
     ted = ["09:00"]                # TED once a day
+    decp = ["07:00"]               # DECP (awards) once a day, when [sources.decp] is enabled
     notify_every_minutes = 15      # digests, reminders and retries become due between runs
     misfire_grace_minutes = 15
     job_timeout_minutes = 120
@@ -50,6 +51,7 @@ class ScheduleSettings:
     timezone: str = "Europe/Paris"
     boamp: list[str] = field(default_factory=lambda: ["08:00", "14:00"])
     ted: list[str] = field(default_factory=lambda: ["09:00"])
+    decp: list[str] = field(default_factory=lambda: ["07:00"])
     notify_every_minutes: int = 15
     misfire_grace_minutes: int = 15
     job_timeout_minutes: int = 120
@@ -68,7 +70,7 @@ def load_schedule(config_path: str | None) -> ScheduleSettings:
     for key, value in data.items():
         if not hasattr(schedule, key):
             raise SettingsError(f"{where} : clé inconnue « {key} »")
-        if key in ("boamp", "ted"):
+        if key in ("boamp", "ted", "decp"):
             if not isinstance(value, list) or not all(
                 isinstance(v, str) and _TIME.match(v) for v in value
             ):
@@ -149,7 +151,7 @@ def build_scheduler(
         },
     )
     run = runner or command_runner(settings, schedule.job_timeout_minutes * 60)
-    for source in ("boamp", "ted"):
+    for source in ("boamp", "ted", "decp"):
         if not settings.source(source).enabled:
             continue
         for hhmm in getattr(schedule, source):

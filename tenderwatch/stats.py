@@ -1,9 +1,9 @@
 """`tenderwatch stats`: the observatory of social clauses in the terminal, and its CSV files.
 
 The figures are :mod:`tenderwatch.core.observatory`'s, the same the board's « Observatoire »
-pages show; this module turns the user's filters (a région or département by name or code,
-a CPV division, a buyer, a period) into :class:`~tenderwatch.core.observatory.Filters`, and
-prints or writes the tables.
+pages show (with one line on the clause facilitators under the totals); this module turns
+the user's filters (a région or département by name or code, a CPV division, a buyer, a
+period) into :class:`~tenderwatch.core.observatory.Filters`, and prints or writes the tables.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from tenderwatch.notifier import geo
 
 #: The tables ``stats`` prints, in order (every table of the observatory).
 STATS_TABLES: tuple[str, ...] = tuple(TABLES)
+#: Facilitator organisations printed (the most named first; the CSV file has them all).
+FACILITATORS_PRINTED = 10
 
 
 def build_filters(
@@ -103,6 +105,19 @@ def format_table(name: str, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def facilitator_line(data: dict[str, Any]) -> str:
+    """How many notices with a clause name a facilitator (issue #12), as one line."""
+    if not data.get("with_clause"):
+        return "Facilitateurs : aucun avis avec clause sociale"
+    line = (
+        f"Avis avec clause nommant un facilitateur : {_cell(data['with_facilitator'])}"
+        f" sur {_cell(data['with_clause'])} ({_cell(data['facilitator_share'])} %)"
+    )
+    if data.get("facilitator_without_org"):
+        line += f", dont {_cell(data['facilitator_without_org'])} sans organisation nommée"
+    return line
+
+
 def run_stats(
     db: Database,
     filters: Filters,
@@ -119,6 +134,7 @@ def run_stats(
     head = [
         "Observatoire des clauses sociales" + (f" — {described}" if described else ""),
         f"Avis de marché : {_cell(data['notices'])} ; classés : {_cell(data['classified'])}",
+        facilitator_line(data),
         "",
     ]
     blocks = []
@@ -128,7 +144,16 @@ def run_stats(
         folder.mkdir(parents=True, exist_ok=True)
     for name in STATS_TABLES:
         rows = tables[name]
-        blocks.append(format_table(name, rows))
+        if name == "facilitateurs" and len(rows) > FACILITATORS_PRINTED:
+            left = len(rows) - FACILITATORS_PRINTED
+            blocks.append(
+                format_table(name, rows[:FACILITATORS_PRINTED])
+                + f"\n… et {_cell(left)} autre{'s' if left > 1 else ''} organisation"
+                + ("s" if left > 1 else "")
+                + (" (toutes dans le CSV)" if folder else "")
+            )
+        else:
+            blocks.append(format_table(name, rows))
         if folder:
             path = folder / f"{name}.csv"
             with path.open("w", encoding="utf-8", newline="") as stream:

@@ -570,3 +570,15 @@ def m0900_awards(db: Database) -> None:
         foreign_keys=[("award_notice_id", "notices", "id"), ("call_notice_id", "notices", "id")],
     )
     db["awards"].create_index(["call_notice_id", "lot_id"])
+
+
+@migrations(name="1000_observatory_facilitator")
+def m1000_observatory_facilitator(db: Database) -> None:
+    """The clause facilitator in the observatory (issue #12): ``observatory_facts`` gains,
+    for a notice with a clause, whether its classification names a facilitator, and its
+    organisation (as written) and kind. The facts are rebuilt on the next page or ``stats``
+    (the stored fingerprint is dropped), so they are never read without these columns."""
+    db.execute("ALTER TABLE observatory_facts ADD COLUMN facilitator INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE observatory_facts ADD COLUMN facilitator_org TEXT")
+    db.execute("ALTER TABLE observatory_facts ADD COLUMN facilitator_kind TEXT")
+    db.execute("DELETE FROM state WHERE key = 'observatory_fingerprint'")

@@ -13,6 +13,12 @@ then one aggregate SQL query on that table (labels from the ``positive`` column 
 the few hundred groups merged here; reserved lots counted with ``json_each`` at the rebuild).
 Nothing loops over notices in Python (``benchmarks/observatory.py``).
 
+The clause facilitator (issue #12) is counted over the notices with a clause only: the rebuild
+copies its organisation and kind into the facts (migration 1000, read through the same
+``CASE`` as the reserved lots, so only those classifications' rows are read), and
+:func:`facilitators` groups them by organisation. A notice naming none counts only in the
+share of notices naming one; nothing is inferred from the buyer or the territory.
+
 The module only reads; it knows nothing of groups or members (the observatory covers the
 market, not what a group did). Région filters are resolved to départements by the caller
 (:mod:`tenderwatch.notifier.geo`), as this layer reads no geography table.
@@ -25,8 +31,10 @@ market, not what a group did). Région filters are resolved to départements by 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
@@ -57,6 +65,19 @@ LABEL_NAMES_FR: dict[str, str] = {
     "insertion_contract": "Marché d'insertion",
     "reserved_other": "Marché réservé ESS/autre",
 }
+
+#: French names of the facilitator kinds (the classifier's ``kind_labels`` in
+#: ``data/facilitator.json``; a test checks they stay equal — core may not import it).
+KIND_NAMES_FR: dict[str, str] = {
+    "plie": "PLIE",
+    "maison_emploi": "Maison de l'emploi",
+    "mission_locale": "Mission locale",
+    "france_travail": "France Travail",
+    "guichet_unique": "guichet unique des clauses",
+    "service_acheteur": "service de l'acheteur",
+}
+#: How many buyers a facilitator row names before « … et N autres ».
+BUYERS_LISTED = 5
 
 _SIRET = re.compile(r"\d{14}")
 _DIVISION = re.compile(r"\d{2}")
@@ -163,6 +184,20 @@ def _reserved_lots(label: str) -> str:
     )
 
 
+def _facilitator_sql(value: str) -> str:
+    """SQL reading ``value`` from the facilitator (row ``cl``) of classification ``c``, NULL
+    when it names none; read only for a classification with a clause (CASE), so the other
+    classifications' rows are not fetched (the covering index has no facilitator)."""
+    return (
+        f"(CASE WHEN {_any_clause('c.positive')} THEN (SELECT {value} FROM classifications cl"
+        " WHERE cl.rowid = c.rowid AND json_type(CASE WHEN json_valid(cl.facilitator)"
+        " THEN cl.facilitator END) = 'object') END)"
+    )
+
+
+_FACILITATOR_ORG = "nullif(trim(json_extract(cl.facilitator, '$.organisation')), '')"
+_FACILITATOR_KIND = "nullif(json_extract(cl.facilitator, '$.kind'), '')"
+
 # A buyer is its SIRET when known, else its name (lower-cased): the same buyer written
 # « VILLE DE LYON » and « Ville de Lyon » without SIRET is one buyer.
 _BUYER_KEY = "coalesce(nullif(n.buyer_siret, ''), lower(trim(n.buyer_name)))"
@@ -173,11 +208,14 @@ _BUYER_KEY = "coalesce(nullif(n.buyer_siret, ''), lower(trim(n.buyer_name)))"
 _REBUILD = (
     "INSERT INTO observatory_facts (month, classified, positive, hours, notice_id, published,"
     " departements, cpv, buyer_key, buyer_name, buyer_siret, lots_reserved_siae,"
-    " lots_reserved_disability, lots_reserved_other)"
+    " lots_reserved_disability, lots_reserved_other, facilitator, facilitator_org,"
+    " facilitator_kind)"
     " SELECT coalesce(substr(n.published, 1, 7), ''), c.notice_id IS NOT NULL,"
     " coalesce(c.positive, ''), coalesce(c.insertion_hours, 0), n.id, n.published,"
     f" n.departements, n.cpv, {_BUYER_KEY}, n.buyer_name, n.buyer_siret, "
     + ", ".join(_reserved_lots(label) for label, _name in RESERVED_KINDS)
+    + f", coalesce({_facilitator_sql('1')}, 0), {_facilitator_sql(_FACILITATOR_ORG)},"
+    + f" {_facilitator_sql(_FACILITATOR_KIND)}"
     + " FROM notices n INDEXED BY idx_notices_observatory"
     " LEFT JOIN classifications c INDEXED BY idx_classifications_observatory"
     " ON c.notice_id = n.id AND c.error IS NULL"
@@ -303,8 +341,9 @@ def _month_key(item: tuple[str | None, Any]) -> str:
 
 
 def overview(db: Database, filters: Filters) -> dict[str, Any]:
-    """The figures of the overview page: ``data`` (totals) and the rows of the tables
-    ``clauses``, ``reserves``, ``heures`` and ``tendance``. One SQL query."""
+    """The figures of the overview page: ``data`` (totals, with the facilitator share) and
+    the rows of the tables ``clauses``, ``reserves``, ``heures``, ``tendance`` and
+    ``facilitateurs``. Two SQL queries (the months, the facilitators)."""
     refresh(db)
     months = _monthly(db, filters)
     data = {key: sum(m[key] for m in months) for key in _COUNTED}
@@ -347,12 +386,19 @@ def overview(db: Database, filters: Filters) -> dict[str, Any]:
         for m in months
         if m["month"]
     ]
+    figures = _facilitator_figures(_facilitator_groups(db, filters))
+    data.update(
+        with_facilitator=figures["avec_facilitateur"],
+        facilitator_without_org=figures["sans_organisation"],
+        facilitator_share=figures["part"],
+    )
     return {
         "data": data,
         "clauses": clauses,
         "reserves": reserves,
         "heures": heures,
         "tendance": tendance,
+        "facilitateurs": figures["facilitateurs"],
     }
 
 
@@ -372,12 +418,15 @@ def buyers(
     """The buyers page, from one aggregate per buyer: ``acheteurs``, the ``limit`` buyers
     with most notices carrying a clause (and the share of their classified notices that
     do); ``sans_clause``, the buyers with at least ``min_notices`` classified notices and
-    not one clause. One SQL query; the sorting is over buyers, not notices."""
+    not one clause. Each buyer with a clause lists the facilitators its notices name
+    (``facilitateurs``, as in :func:`facilitators`). Two SQL queries (the buyers, the
+    facilitators); the sorting is over buyers, not notices."""
     refresh(db)
     where, params = filters.where()
     rows = _all(
         db,
-        "SELECT max(f.buyer_name) AS acheteur, max(f.buyer_siret) AS siret, count(*) AS avis,"
+        "SELECT f.buyer_key AS buyer_key, max(f.buyer_name) AS acheteur,"
+        " max(f.buyer_siret) AS siret, count(*) AS avis,"
         " sum(f.classified) AS classes,"
         f" sum(f.classified AND {_any_clause('f.positive')}) AS avec_clause"
         f" FROM observatory_facts f WHERE {where} AND f.buyer_key IS NOT NULL"
@@ -392,13 +441,183 @@ def buyers(
         (r for r in rows if not r["avec_clause"] and r["classes"] >= min_notices),
         key=lambda r: (-r["classes"], r["acheteur"] or ""),
     )[:never_limit]
+    named = _facilitators_by_buyer(_facilitator_groups(db, filters)) if using else {}
     return {
-        "acheteurs": [{**r, "part": _share(r["avec_clause"], r["classes"])} for r in using],
+        "acheteurs": [
+            {
+                **{k: v for k, v in r.items() if k != "buyer_key"},
+                "part": _share(r["avec_clause"], r["classes"]),
+                "facilitateurs": named.get(r["buyer_key"]),
+            }
+            for r in using
+        ],
         "sans_clause": [
             {"acheteur": r["acheteur"], "siret": r["siret"], "avis_classes": r["classes"]}
             for r in never
         ],
     }
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names in one table cell, most frequent first, and how many more were left out: one
+    per line on the page, « A, B … et 3 autres » in a CSV file or a terminal."""
+
+    shown: tuple[str, ...]
+    more: int = 0
+
+    @property
+    def others(self) -> str:
+        """« … et 3 autres » ("" when none was left out)."""
+        if not self.more:
+            return ""
+        return f"… et {self.more} autre{'s' if self.more > 1 else ''}"
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (", ".join(self.shown), self.others) if part)
+
+
+def _folded(name: str) -> str:
+    """An organisation name as compared: accents, case, apostrophes, punctuation and spacing
+    ignored (« Maison de l’Emploi de Vitré » is « MAISON DE L'EMPLOI DE VITRE »)."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+def _most_written(spellings: Counter[str]) -> str:
+    """The spelling written on most notices (ties: the first in alphabetical order)."""
+    return min(spellings.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def _kind_name(kind: str | None) -> str | None:
+    if not kind:
+        return None
+    name = KIND_NAMES_FR.get(kind, kind)
+    return name[:1].upper() + name[1:]
+
+
+def _facilitator_groups(db: Database, filters: Filters) -> list[dict[str, Any]]:
+    """The notices with a clause grouped by facilitator (organisation as written, kind) and
+    buyer; the notices naming no facilitator fall into one group (``named`` 0) whatever
+    their buyer, so the groups stay as few as the facilitator-buyer pairs."""
+    where, params = filters.where()
+    named_only = "CASE WHEN f.facilitator THEN {} END"
+    return _all(
+        db,
+        "SELECT f.facilitator AS named, f.facilitator_org AS org,"
+        " f.facilitator_kind AS kind,"
+        f" {named_only.format('f.buyer_key')} AS buyer_key,"
+        f" {named_only.format('f.buyer_name')} AS buyer_name, count(*) AS notices,"
+        " sum(CASE WHEN f.hours > 0 THEN f.hours ELSE 0 END) AS hours,"
+        " sum(f.hours > 0) AS with_hours, max(f.published) AS last"
+        f" FROM observatory_facts f WHERE {where} AND f.classified"
+        f" AND {_any_clause('f.positive')} GROUP BY 1, 2, 3, 4, 5",
+        params,
+    )
+
+
+@dataclass
+class _Facilitator:
+    """One facilitator organisation while its groups are merged."""
+
+    kind: str | None
+    spellings: Counter[str] = field(default_factory=Counter)
+    buyers: Counter[str] = field(default_factory=Counter)
+    notices: int = 0
+    hours: float = 0
+    with_hours: int = 0
+    last: str | None = None
+
+
+def _merge_facilitators(
+    groups: list[dict[str, Any]],
+) -> tuple[dict[tuple[str, str | None], _Facilitator], dict[str, str]]:
+    """The facilitators keyed by (folded organisation, kind), and the buyers' names (each
+    buyer as written on most of these notices; its SIRET when it has no name)."""
+    found: dict[tuple[str, str | None], _Facilitator] = {}
+    buyer_spellings: dict[str, Counter[str]] = {}
+    for g in groups:
+        if not g["named"] or not g["org"]:
+            continue
+        item = found.setdefault((_folded(g["org"]), g["kind"]), _Facilitator(g["kind"]))
+        item.spellings[g["org"]] += g["notices"]
+        item.notices += g["notices"]
+        item.hours += g["hours"] or 0
+        item.with_hours += g["with_hours"] or 0
+        if g["last"] and (item.last is None or g["last"] > item.last):
+            item.last = g["last"]
+        if g["buyer_key"]:
+            item.buyers[g["buyer_key"]] += g["notices"]
+            name = " ".join((g["buyer_name"] or "").split()) or g["buyer_key"]
+            buyer_spellings.setdefault(g["buyer_key"], Counter())[name] += g["notices"]
+    names = {key: _most_written(spellings) for key, spellings in buyer_spellings.items()}
+    return found, names
+
+
+def _names(counts: Counter[str], name_of: dict[str, str]) -> Names:
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], name_of[item[0]].casefold()))
+    shown = tuple(name_of[key] for key, _n in ranked[:BUYERS_LISTED])
+    return Names(shown, len(ranked) - len(shown))
+
+
+def _facilitator_figures(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``facilitateurs`` table and the share of notices with a clause naming one."""
+    with_clause = sum(g["notices"] for g in groups)
+    named = sum(g["notices"] for g in groups if g["named"])
+    without_org = sum(g["notices"] for g in groups if g["named"] and not g["org"])
+    found, buyer_names = _merge_facilitators(groups)
+    rows = [
+        {
+            "organisation": _most_written(item.spellings),
+            "type": _kind_name(item.kind),
+            "avis": item.notices,
+            "nb_acheteurs": len(item.buyers),
+            "acheteurs": _names(item.buyers, buyer_names),
+            "heures": round(item.hours) if item.with_hours else None,
+            "dernier_avis": item.last[:10] if item.last else None,
+        }
+        for item in found.values()
+    ]
+    rows.sort(key=lambda r: (-r["avis"], -r["nb_acheteurs"], _folded(r["organisation"])))
+    return {
+        "facilitateurs": rows,
+        "avec_clause": with_clause,
+        "avec_facilitateur": named,
+        "sans_organisation": without_org,
+        "part": _share(named, with_clause),
+    }
+
+
+def _facilitators_by_buyer(groups: list[dict[str, Any]]) -> dict[str, Names]:
+    """Each buyer's facilitators (organisation as shown in the ``facilitateurs`` table),
+    the one named on most of its notices first."""
+    found, _buyer_names = _merge_facilitators(groups)
+    shown = {key: _most_written(item.spellings) for key, item in found.items()}
+    per_buyer: dict[str, Counter[tuple[str, str | None]]] = {}
+    for key, item in found.items():
+        for buyer, count in item.buyers.items():
+            per_buyer.setdefault(buyer, Counter())[key] += count
+    result = {}
+    for buyer, counts in per_buyer.items():
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1] or ""))
+        names = tuple(shown[key] for key, _n in ranked[:BUYERS_LISTED])
+        result[buyer] = Names(names, len(ranked) - len(names))
+    return result
+
+
+def facilitators(db: Database, filters: Filters) -> dict[str, Any]:
+    """Who facilitates the clauses, over the notices with a clause (issue #12).
+
+    ``facilitateurs``: one row per organisation (grouped on its folded name and kind, shown
+    as written on most notices) with its notices, its distinct buyers and their names (most
+    frequent first, :data:`BUYERS_LISTED` of them), the insertion hours announced by those
+    notices (``None`` when none gives any) and the last publication day. A facilitator
+    named without an organisation has no row. ``avec_clause``, ``avec_facilitateur``,
+    ``sans_organisation`` and ``part``: how many notices with a clause name a facilitator
+    at all (in percent, ``None`` when there is no notice with a clause). One SQL query."""
+    refresh(db)
+    return _facilitator_figures(_facilitator_groups(db, filters))
 
 
 @dataclass(frozen=True)
@@ -447,6 +666,7 @@ TABLES: dict[str, Table] = {
                 ("avis", "Avis"),
                 ("avec_clause", "Avis avec clause"),
                 ("part", "Part des avis classés (%)"),
+                ("facilitateurs", "Facilitateurs nommés"),
             ),
             "buyers",
         ),
@@ -467,6 +687,20 @@ TABLES: dict[str, Table] = {
             ),
             "overview",
         ),
+        Table(
+            "facilitateurs",
+            "Facilitateurs des clauses et acheteurs couverts",
+            (
+                ("organisation", "Organisation"),
+                ("type", "Type"),
+                ("avis", "Avis avec clause"),
+                ("nb_acheteurs", "Acheteurs"),
+                ("acheteurs", "Acheteurs couverts"),
+                ("heures", "Heures d'insertion annoncées"),
+                ("dernier_avis", "Dernier avis publié"),
+            ),
+            "overview",
+        ),
     )
 }
 
@@ -481,13 +715,18 @@ def compute(db: Database, name: str, filters: Filters, **options: Any) -> list[d
 
 
 def csv_rows(table: Table, rows: Iterable[dict[str, Any]]) -> list[list[Any]]:
-    """Header then rows, in the table's column order, ``None`` as an empty cell."""
+    """Header then rows, in the table's column order, ``None`` as an empty cell and a list
+    of :class:`Names` as one line."""
     out: list[list[Any]] = [[header for _key, header in table.columns]]
     for row in rows:
-        out.append(
-            ["" if row.get(key) is None else safe_cell(row.get(key)) for key, _h in table.columns]
-        )
+        out.append([_csv_cell(row.get(key)) for key, _h in table.columns])
     return out
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return safe_cell(str(value) if isinstance(value, Names) else value)
 
 
 def write_csv(table: Table, rows: Iterable[dict[str, Any]], stream: Any) -> None:

@@ -306,7 +306,8 @@ def _evidence_for(
 def _award_units(store: Store, award: dict[str, Any]) -> list[dict[str, Any]]:
     """The awarded lots of an award notice (the notice itself when it has no lot), with
     ``winners`` as (name, SIRET or None) pairs. ``winner_ids``, ``award_date`` and
-    ``awarded_value`` are read when the source gives them (DECP)."""
+    ``awarded_value`` are read when the source gives them (DECP; BOAMP legacy
+    ``DECISION/RENSEIGNEMENT``; eForms results; TED R2.0.9 ``AWARDED_CONTRACT``)."""
     lots = list(
         store.db.query("SELECT * FROM lots WHERE notice_id = ? ORDER BY position", [award["id"]])
     )

@@ -53,3 +53,48 @@ def ted_form_of_boamp_eforms(boamp_xml: bytes) -> bytes:
     eforms.tag = "{urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2}ContractNotice"
     xml = etree.tostring(eforms, encoding="UTF-8", xml_declaration=True)
     return re.sub(rb"urn:boamp:names:specification", b"urn:oasis:names:specification", xml)
+
+
+def derive_call_of_award(
+    award: dict[str, Any], *, published: str, deadline: str, clauses: dict[str, str]
+) -> dict[str, Any]:
+    """The call for tenders an award record refers to, as BOAMP would have published it.
+
+    An award names its call (``annonces_anterieures``/``annonce_lie``) but the call itself was
+    not recorded: this rebuilds it from the award — same buyer, object and lots, the idweb
+    the award names, nature ``APPEL_OFFRE``, no ``ATTRIBUTION`` block — and writes each text
+    of ``clauses`` (lot number → sentence) into that lot's ``INFO_COMPL``, where buyers put
+    their execution conditions. Tests of the award linking use it; nothing else does.
+    """
+    previous = json.loads(award["annonces_anterieures"] or "{}").get("REFERENCE", {})
+    idweb = previous.get("IDWEB") or award.get("annonce_lie")
+    if not idweb:
+        raise ValueError(f"l'avis {award['idweb']} ne cite aucun avis antérieur")
+    call = dict(award)
+    call.update(
+        idweb=idweb,
+        id=idweb.replace("-", "_"),
+        filename=idweb,
+        dateparution=published,
+        datelimitereponse=deadline,
+        nature="APPEL_OFFRE",
+        nature_libelle="Avis de marché",
+        etat="INITIAL",
+        annonce_lie=None,
+        annonces_anterieures=None,
+        titulaire=None,
+        url_avis=f"https://www.boamp.fr/pages/avis/?q=idweb:{idweb}",
+        gestion=None,
+    )
+    donnees = json.loads(award["donnees"])
+    for block in ("ATTRIBUTION", "PUBLICATION_ANTERIEURE"):
+        donnees.pop(block, None)
+    lots = donnees.get("OBJET", {}).get("LOTS", {}).get("LOT", [])
+    for lot in lots if isinstance(lots, list) else [lots]:
+        text = clauses.get(str(lot.get("NUM")))
+        if text:
+            lot["INFO_COMPL"] = text
+    procedure = donnees.setdefault("PROCEDURE", {})
+    procedure["DATE_RECEPT_OFFRES"] = deadline
+    call["donnees"] = json.dumps(donnees, ensure_ascii=False)
+    return call

@@ -1,6 +1,7 @@
 """The observatory of social clauses on the board: ``/observatoire/`` (clauses, reserved
-markets, insertion hours, monthly trend) and ``/observatoire/acheteurs`` (the buyers that use
-clauses most, and those that never do).
+markets, insertion hours, monthly trend, the clause facilitators and the buyers they cover)
+and ``/observatoire/acheteurs`` (the buyers that use clauses most, with the facilitators
+their notices name, and those that never use any).
 
 Who sees it: every signed-in member, whatever their group. The figures cover all stored
 notices (public data) and nothing of any group (no alert, mark or member), so there is
@@ -33,10 +34,12 @@ bp = Blueprint("observatory", __name__, url_prefix="/observatoire")
 FILTER_PARAMS = ("region", "departement", "cpv", "acheteur", "du", "au")
 #: Which tables each page shows (and may export).
 PAGE_TABLES = {
-    "overview": ("clauses", "reserves", "heures", "tendance"),
+    "overview": ("clauses", "reserves", "heures", "tendance", "facilitateurs"),
     "buyers": ("acheteurs", "sans_clause"),
 }
 _MAX_TOP = 200
+#: Facilitator organisations shown on the page (the CSV has them all).
+FACILITATORS_SHOWN = 30
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -139,7 +142,14 @@ def overview() -> Any:
             [(r["mois"], r["part"]) for r in tables["tendance"]],
         ),
     }
-    return _render("overview", tables, data=data, charts=charts, filters=filters)
+    return _render(
+        "overview",
+        tables,
+        data=data,
+        charts=charts,
+        filters=filters,
+        facilitators_shown=FACILITATORS_SHOWN,
+    )
 
 
 @bp.get("/acheteurs")

@@ -65,6 +65,7 @@ FIELD_FR = {
     "exclude_keywords": "Mots exclus",
     "labels": "Clauses sociales voulues",
     "awards": "Avis d'attribution",
+    "awards_indirect": "Attributaires à démarcher",
     "corrigenda": "Rectificatifs",
     "min_value": "Montant minimum",
     "max_value": "Montant maximum",
@@ -104,7 +105,8 @@ def _number(text: str) -> Any:
 
 def form_to_table(current: dict[str, Any], form: Any) -> dict[str, Any]:
     """The settings form → the table a ``[[groups]]`` block would hold. What the form does
-    not edit (id, kind, tags, members) is kept from ``current``."""
+    not edit (id, kind, tags, members) is kept from ``current``. A checkbox left unchecked
+    sends nothing: its absence means false."""
     table = {k: v for k, v in current.items() if v is not None}
     table["name"] = form.get("name", "")
     table["structure_kinds"] = form.getlist("structure_kinds")
@@ -117,6 +119,7 @@ def form_to_table(current: dict[str, Any], form: Any) -> dict[str, Any]:
     if not table["labels"]:
         table["labels"] = []  # the parser says « au moins un label »
     table["awards"] = form.get("awards") == "1"
+    table["awards_indirect"] = form.get("awards_indirect") == "1"
     table["corrigenda"] = form.get("corrigenda") == "1"
     for key in ("min_value", "max_value"):
         raw = (form.get(key) or "").strip()

@@ -863,3 +863,38 @@ def test_legacy_lot_division_answer_is_kept_in_text_and_codes() -> None:
     assert "Division en lots : non" in notice.text
     divided = normalise_boamp_xml(xml("boamp-xml-v230/test-pub.xml"))
     assert divided.signals.codes["lot_division"] == ["oui"]
+
+
+def test_legacy_decisions_give_each_lot_its_award_date_value_and_siret() -> None:
+    """Issue #12: the award linking records per lot the winner, its SIRET when given, the
+    award date and the value — legacy DECISION/RENSEIGNEMENT holds them (real 17-2599)."""
+    record = boamp_xml_to_record((V230 / "test-attribution-12.xml").read_bytes())
+    notice = normalise_boamp_record(record)
+    lots = {lot.lot_id: lot for lot in notice.lots}
+    assert (lots["2"].winners, lots["2"].award_date, lots["2"].awarded_value) == (
+        ["Brake France Service"],
+        "2016-10-20",
+        60000.0,
+    )
+    assert lots["4"].winners == ["Société de Distribution Avicole Sda"]
+    assert lots["2"].winner_ids == []  # the notice gives no holder's SIRET
+    # The same notice with a SIRET written for lot 1's holder (spaces as buyers type it).
+    donnees = json.loads(record["donnees"])
+    donnees["ATTRIBUTION"]["DECISION"][0]["TITULAIRE"]["CODE_IDENT_NATIONAL"] = "431 013 325 00056"
+    with_siret = normalise_boamp_record({**record, "donnees": json.dumps(donnees)})
+    assert with_siret.lots[0].winner_ids == ["43101332500056"]
+
+
+def test_framework_bounds_are_not_an_awarded_value() -> None:
+    """MONTANT_MINI/MAXI (a framework's bounds, as real 17-29167 writes them) bound the
+    orders; they are not what was awarded. Lot 2 of 17-2599 given such bounds instead."""
+    record = boamp_xml_to_record((V230 / "test-attribution-12.xml").read_bytes())
+    donnees = json.loads(record["donnees"])
+    facts = donnees["ATTRIBUTION"]["DECISION"][1]["RENSEIGNEMENT"]
+    del facts["MONTANT"]
+    facts["MONTANT_MINI"] = {"@DEVISE": "EUR", "#text": "5000"}
+    facts["MONTANT_MAXI"] = {"@DEVISE": "EUR", "#text": "60000"}
+    notice = normalise_boamp_record({**record, "donnees": json.dumps(donnees)})
+    lots = {lot.lot_id: lot for lot in notice.lots}
+    assert (lots["2"].award_date, lots["2"].awarded_value) == ("2016-10-20", None)
+    assert lots["1"].awarded_value == 130000.0

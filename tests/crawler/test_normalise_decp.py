@@ -61,7 +61,12 @@ def test_wrapped_shape_with_modification_and_both_considerations() -> None:
     assert notice.source_id == "21750001630066-TEST2022"
     assert notice.cpv == ["45000000"]  # "45000000-7": check digit dropped
     assert notice.departements == ["75"]  # from "Code postal" 75000
-    assert notice.lots[0].winner_ids == ["55204599900869"]
+    # The modification names the holders after it (a transfer): the lot carries them, the
+    # initial holder stays in the text.
+    assert notice.lots[0].winner_ids == ["SIRET 868768687576575"]  # 15 digits: kept typed
+    assert "Titulaires : SIRET 55204599900869" in notice.text
+    assert "Titulaires après modification : SIRET 868768687576575" in notice.text
+    assert notice.lots[0].awarded_value == 575000  # the initial amount
     assert notice.signals.codes["decp_social"] == ["clause", "criterion"]
     assert notice.signals.codes["decp_considerations_sociales"] == [
         "Clause sociale",
@@ -200,3 +205,38 @@ def test_decp_flag_alone_is_probable_never_sure(classifier) -> None:  # type: ig
         assert any(
             c["structured"] == "DECP=Pas de considération sociale" for c in negative["conflicts"]
         )
+
+
+def test_holders_after_the_latest_modification_that_names_any() -> None:
+    """Written for this test in the schema's flat shape: two modifications name holders
+    (listed out of date order), a third only changes the amount."""
+    contract = {
+        "id": "2025-017",
+        "acheteur": {"id": "21690123100011"},
+        "objet": "Entretien des espaces verts",
+        "codeCPV": "77310000",
+        "dateNotification": "2025-03-01",
+        "montant": 90000,
+        "titulaires": [{"id": "38012986600047", "typeIdentifiant": "SIRET"}],
+        "modifications": [
+            {
+                "id": 2,
+                "dateNotificationModification": "2025-09-01",
+                "titulaires": [{"id": "81234567800016", "typeIdentifiant": "SIRET"}],
+            },
+            {
+                "id": 1,
+                "dateNotificationModification": "2025-06-01",
+                "titulaires": [{"id": "44306184100047", "typeIdentifiant": "SIRET"}],
+            },
+            {"id": 3, "dateNotificationModification": "2025-11-01", "montant": 99000},
+        ],
+    }
+    notice = normalise_decp_record(contract)
+    assert notice.lots[0].winner_ids == ["81234567800016"]
+    assert notice.lots[0].awarded_value == 90000
+    assert "Titulaires : SIRET 38012986600047" in notice.text
+    assert "Modification n° 3 : notifiée le 2025-11-01 ; montant 99" in notice.text
+    # Without any modification naming holders, the initial ones stay.
+    del contract["modifications"][:2]
+    assert normalise_decp_record(contract).lots[0].winner_ids == ["38012986600047"]

@@ -613,3 +613,25 @@ def test_pin_only_parts_stand_for_lots() -> None:
 def test_lot_identifiers_without_scheme_are_lots() -> None:
     body = CN_FRA.read_bytes().replace(b' schemeName="Lot"', b"")
     assert [lot.lot_id for lot in normalise_eforms_bytes(body).lots] == ["1", "2"]
+
+
+def test_results_give_each_lot_its_award_date_value_and_siret() -> None:
+    """Issue #12: the award linking records per lot the winner, its SIRET when given, the
+    award date (BT-1451) and the winning tender's value (BT-720). Real CAN 191534-2024
+    (Belgian buyer: its winners' company numbers are not SIRETs)."""
+    body = (MAPPING / "2024-OJS065-00191534.xml").read_bytes()
+    lots = {lot.lot_id: lot for lot in normalise_eforms_bytes(body, source="ted").lots}
+    assert (lots["1"].winners, lots["1"].award_date, lots["1"].awarded_value) == (
+        ["Belgo Facility Services"],
+        "2024-03-04",
+        8819.09,
+    )
+    assert lots["1"].winner_ids == []
+    # The same notice with a French winner's SIRET as its company number.
+    french = body.replace(
+        b"<cbc:CompanyID>0832584553</cbc:CompanyID>",
+        b"<cbc:CompanyID>431 013 325 00056</cbc:CompanyID>",
+    )
+    assert french != body
+    lots = {lot.lot_id: lot for lot in normalise_eforms_bytes(french, source="ted").lots}
+    assert lots["1"].winner_ids == ["43101332500056"]

@@ -442,3 +442,17 @@ def test_f20_contractors_after_modification_are_winners_too() -> None:
     start, end = body.index(b"<AWARD_CONTRACT>"), body.index(b"</AWARD_CONTRACT>")
     notice = normalise_ted_r209_bytes(body[:start] + body[end + len(b"</AWARD_CONTRACT>") :])
     assert notice.winners == ["Áridos y Construcciones La Redonda, S. L."]
+
+
+def test_award_contracts_give_each_lot_its_date_value_and_sirets() -> None:
+    """Issue #12: per lot the winners with their SIRET (NATIONALID), the conclusion date and
+    the value — real F03 18-412273 (a co-contracting group on lot 1)."""
+    notice = normalise_ted_r209_bytes((R209 / "18-412273-001-EXP.xml").read_bytes())
+    lots = {lot.lot_id: lot for lot in notice.lots}
+    assert lots["1"].winners == [
+        "Eiffage route mediterranée (mandataire)",
+        "Gagneraud Construction (cotraitant)",
+    ]
+    assert lots["1"].winner_ids == ["39876221100298", "40268299100102"]
+    assert (lots["1"].award_date, lots["1"].awarded_value) == ("2018-08-23", 4625137.4)
+    assert (lots["2"].winner_ids, lots["2"].award_date) == (["48746933000012"], "2018-08-24")

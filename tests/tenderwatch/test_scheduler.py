@@ -77,10 +77,33 @@ def test_disabled_source_has_no_job(tmp_path: Path) -> None:
         scheduler.shutdown(wait=False)
 
 
+def test_decp_runs_once_a_day_when_enabled(tmp_path: Path) -> None:
+    """DECP is off by default (no job); enabled, it is collected daily like the others, and
+    its run links the awards and sends « attributaire à démarcher » (issue #12)."""
+    default = started_paused(ScheduleSettings())
+    try:
+        assert not [j for j in default.get_jobs() if "decp" in j.id]
+    finally:
+        default.shutdown(wait=False)
+    settings = load_settings(env={"TENDERWATCH_DECP_ENABLED": "true"})
+    path = config(tmp_path, '[schedule]\ndecp = ["06:15"]\n')
+    scheduler = build_scheduler(
+        settings, load_schedule(str(path)), scheduler_cls=BackgroundScheduler
+    )
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert jobs["run-decp-0615"].args == (["run", "decp"],)
+        assert "hour='6', minute='15'" in str(jobs["run-decp-0615"].trigger)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [
         ('[schedule]\nboamp = ["8h"]\n', "boamp"),
+        ('[schedule]\ndecp = "07:00"\n', "decp"),
         ("[schedule]\nnotify_every_minutes = 0\n", "notify_every_minutes"),
         ("[schedule]\ncron = 1\n", "cron"),
     ],

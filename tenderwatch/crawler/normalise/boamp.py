@@ -72,7 +72,9 @@ SOURCE = "boamp"
 NOTICE_URL = "https://www.boamp.fr/pages/avis/?q=idweb:{idweb}"
 
 _TABLES: dict[str, Any] = json.loads(
-    resources.files("tenderwatch.crawler.normalise").joinpath("boamp_sections.json").read_text("utf-8")
+    resources.files("tenderwatch.crawler.normalise")
+    .joinpath("boamp_sections.json")
+    .read_text("utf-8")
 )
 _FAMILIES: tuple[str, ...] = tuple(_TABLES["families"])
 _LEGACY_KEYS = frozenset(_TABLES["legacy_keys"])
@@ -571,9 +573,15 @@ class _Walker:
             data = _as_dict(item)
             if not data:
                 continue
-            names = [
-                _clean(_as_dict(t).get("DENOMINATION")) for t in _as_list(data.get("TITULAIRE"))
-            ]
+            holders = [_as_dict(t) for t in _as_list(data.get("TITULAIRE"))]
+            names = [_clean(t.get("DENOMINATION")) for t in holders]
+            # One RENSEIGNEMENT per holder: the award date, and the amount when the form
+            # states one (MONTANT; MONTANT_MINI/MAXI are a framework's bounds, not a value).
+            facts = [_as_dict(r) for r in _as_list(data.get("RENSEIGNEMENT"))]
+            dates = sorted(
+                d for d in (parse_date(_raw_text(f.get("DATE_ATTRIBUTION"))) for f in facts) if d
+            )
+            amounts = [_amount(f["MONTANT"])[0] for f in facts if "MONTANT" in f]
             result = None
             if "ATTRIBUE" in data:
                 result = "awarded"
@@ -584,6 +592,13 @@ class _Walker:
                     "num": _clean(data.get("NUM_LOT")),
                     "title": _clean(data.get("INTITULE")),
                     "winners": [n for n in names if n],
+                    "winner_ids": [
+                        _siret_of(t.get("CODE_IDENT_NATIONAL"))
+                        for t, n in zip(holders, names, strict=True)
+                        if n
+                    ],
+                    "award_date": dates[0] if dates else None,
+                    "value": amounts[0] if len(amounts) == 1 and amounts[0] else None,
                     "result": result,
                     "description": _clean(data.get("DESCRIPTION")),
                 }
@@ -748,6 +763,12 @@ def _deadline(stated: str | None, record: dict[str, Any]) -> str | None:
     return stated or flat
 
 
+def _siret_of(value: Any) -> str:
+    """A holder's ``CODE_IDENT_NATIONAL`` as 14 digits when it is a SIRET, else ""."""
+    digits = re.sub(r"\s", "", _raw_text(value))
+    return digits if re.fullmatch(r"\d{14}", digits) else ""
+
+
 def _links(idwebs: list[str], own: str, nature: str) -> list[NoticeLink]:
     kind = "corrects" if nature in _LINKING_NATURES else "follows"
     return [NoticeLink(kind=kind, target=f"{SOURCE}:{i}") for i in unique(idwebs) if i != own]
@@ -774,7 +795,13 @@ def _apply_decisions(walker: _Walker) -> list[str]:
             by_id[lot_id] = lot
         if lot is not None:
             lot.result = lot.result or decision["result"]
-            lot.winners = unique([*lot.winners, *decision["winners"]])
+            if not lot.winners:
+                lot.winners = decision["winners"]
+                lot.winner_ids = decision["winner_ids"] if any(decision["winner_ids"]) else []
+            else:
+                lot.winners = unique([*lot.winners, *decision["winners"]])
+            lot.award_date = lot.award_date or decision["award_date"]
+            lot.awarded_value = lot.awarded_value or decision["value"]
             lot.title = lot.title or clean_lot_title(decision["title"], lot.lot_id)
     return unique(winners)
 

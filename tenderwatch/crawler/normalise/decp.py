@@ -20,7 +20,11 @@ flag but never alone « sûr » (ADR 0013): ``Clause sociale`` → ``codes["decp
 ``clause``; ``Critère social`` → ``criterion``; ``Marché réservé`` → ``reserved=True`` (a
 reservation of unknown kind); ``Pas de considération sociale`` → ``reserved=False`` and no
 clause. The values never enter the text, so that the text rules do not count them twice.
-``modifications`` are kept in the text, with their dates, amounts and new holders.
+``modifications`` are kept in the text, with their dates, amounts and new holders; the
+holders a modification names replace the initial ones on the lot (the schema's
+``modifications[].titulaires`` is the list *after* the modification, e.g. a transfer of the
+contract): whoever holds the contract now is whom an SIAE calls about its insertion hours.
+The lot's ``awarded_value`` stays the initial amount; the latest amount is in the text.
 """
 
 from __future__ import annotations
@@ -268,6 +272,23 @@ def _modifications(record: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _holders_after_modifications(record: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """Holders named by the latest modification that names any (by notification date, then
+    order of publication in the list), or None when no modification changes them."""
+    keys = quirks()["modification_keys"]
+    latest: tuple[str, int, list[tuple[str, str]]] | None = None
+    for position, item in enumerate(_unwrap_list(field(record, "modifications"))):
+        if not isinstance(item, dict):
+            continue
+        holders = _winners(item)
+        if not holders:
+            continue
+        key = (parse_date(_get(item, keys["date"])) or "", position, holders)
+        if latest is None or key[:2] >= latest[:2]:
+            latest = key
+    return latest[2] if latest else None
+
+
 def _lot_id(contract_id: str) -> str:
     for pattern in quirks()["lot_in_id"]:
         m = re.search(pattern, contract_id)
@@ -335,6 +356,7 @@ def normalise_decp_record(record: dict | bytes | str, *, url: str | None = None)
     procedure = _text(field(data, "procedure")) or None
     winners = _winners(data)
     modifications = _modifications(data)
+    current = _holders_after_modifications(data)
     duration = field(data, "duration")
 
     sections: list[tuple[str, str]] = [
@@ -351,7 +373,13 @@ def normalise_decp_record(record: dict | bytes | str, *, url: str | None = None)
         ("Accord-cadre", _text(field(data, "framework_id"))),
         ("Titulaires", "\n".join(_display(n, i) for n, i in winners)),
         ("Modifications", "\n".join(modifications)),
+        (
+            "Titulaires après modification",
+            "\n".join(_display(n, i) for n, i in current) if current else "",
+        ),
     ]
+    if current:
+        winners = current
     lot = Lot(
         lot_id=_lot_id(contract_id),
         title=title,

@@ -526,8 +526,18 @@ def _period_deadline(process: etree._Element | None) -> str | None:
 class _Results:
     """Index of ``efac:NoticeResult`` built once per notice."""
 
-    def __init__(self, result: etree._Element | None, org_names: dict[str, str]) -> None:
+    def __init__(
+        self,
+        result: etree._Element | None,
+        org_names: dict[str, str],
+        org_sirets: dict[str, str] | None = None,
+    ) -> None:
         self.by_lot: dict[str, tuple[list[str], list[str]]] = {}
+        #: Per lot: the winners' SIRET ("" when not given), award dates, winning amounts.
+        self.ids: dict[str, list[str]] = {}
+        self.dates: dict[str, list[str]] = {}
+        self.amounts: dict[str, list[float | None]] = {}
+        org_sirets = org_sirets or {}
         if result is None:
             return
         party_orgs: dict[str, list[str]] = {}
@@ -536,10 +546,24 @@ class _Results:
             party_orgs[pid] = [_text(_child(t, "ID")) for t in _children(party, "Tenderer")]
         tender_party: dict[str, str] = {}
         tender_rank: dict[str, str] = {}
+        tender_amount: dict[str, float | None] = {}
         for tender in _children(result, "LotTender"):
             tid = _text(_child(tender, "ID"))
             tender_party[tid] = _text(_first(tender, "TenderingParty/ID"))
             tender_rank[tid] = _text(_child(tender, "RankCode"))
+            # BT-720, the winning tender's value.
+            tender_amount[tid] = parse_amount(
+                _text(_first(tender, "LegalMonetaryTotal/PayableAmount"))
+            )
+        # BT-1451 winner decision date (else BT-145 conclusion date) of each tender's contract.
+        tender_date: dict[str, str] = {}
+        for contract in _children(result, "SettledContract"):
+            day = parse_date(_text(_child(contract, "AwardDate"))[:10]) or parse_date(
+                _text(_child(contract, "IssueDate"))[:10]
+            )
+            for ref in _all(contract, "LotTender/ID"):
+                if day:
+                    tender_date.setdefault(_text(ref), day)
         # Tenders that led to a contract: LotResult may also list ranked losing tenders.
         contracted = {
             _text(ref)
@@ -562,6 +586,10 @@ class _Results:
                 for tid in wins:
                     for org in party_orgs.get(tender_party.get(tid, ""), []):
                         names.append(org_names.get(org, ""))
+                        self.ids.setdefault(lot_id, []).append(org_sirets.get(org, ""))
+                    if tid in tender_date:
+                        self.dates.setdefault(lot_id, []).append(tender_date[tid])
+                    self.amounts.setdefault(lot_id, []).append(tender_amount.get(tid))
             statuses, winners = self.by_lot.setdefault(lot_id, ([], []))
             if status:
                 statuses.append(status)
@@ -577,6 +605,16 @@ class _Results:
         if winners and result is None:
             result = "awarded"
         return result, unique(winners)
+
+    def award_facts(self, lot_id: str) -> tuple[list[str], str | None, float | None]:
+        """Winners' SIRET (aligned with the winners, only when one is given), the earliest
+        award date and the winning tender's value (one winning tender only: several are a
+        framework's holders, whose values are not one amount)."""
+        ids = self.ids.get(lot_id, [])
+        dates = sorted(self.dates.get(lot_id, []))
+        amounts = self.amounts.get(lot_id, [])
+        value = amounts[0] if len(amounts) == 1 else None
+        return (ids if any(ids) else []), (dates[0] if dates else None), value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -710,6 +748,10 @@ def normalise_eforms(
         if org_id:
             companies.setdefault(org_id, company)
     org_names = {k: _lang_text(c, "PartyName/Name", langs) for k, c in companies.items()}
+    org_sirets = {
+        k: _siret(_text(_first(c, "PartyLegalEntity/CompanyID"))) or ""
+        for k, c in companies.items()
+    }
 
     # Buyer (OPT-300 reference of the first contracting party).
     buyer = None
@@ -754,7 +796,7 @@ def normalise_eforms(
     if not lot_els:
         lot_els = [e for e, s in zip(all_lots, schemes, strict=True) if s == "Part"]
 
-    results = _Results(_child(ext, "NoticeResult"), org_names)
+    results = _Results(_child(ext, "NoticeResult"), org_names, org_sirets)
     lots: list[Lot] = []
     lot_sections: list[tuple[str, str]] = []
     # Lines already in the text, per kind of section: "" holds titles and descriptions.
@@ -772,6 +814,9 @@ def normalise_eforms(
             currency = lot_amount.get("currencyID")
         signals = _lot_signals(lot_el, langs)
         result, winners = results.for_lot(lot_id)
+        winner_ids, award_date, awarded_value = results.award_facts(lot_id)
+        if len(winner_ids) != len(winners):  # a winner named twice: ids cannot be aligned
+            winner_ids = []
         lot = Lot(
             lot_id=lot_id,
             title=clean_lot_title(_lang_text(lot_project, "Name", langs), lot_id),
@@ -786,6 +831,9 @@ def normalise_eforms(
             signals=signals,
             result=result,
             winners=winners,
+            winner_ids=winner_ids,
+            award_date=award_date,
+            awarded_value=awarded_value,
         )
         lots.append(lot)
         cpv += lot.cpv

@@ -345,6 +345,36 @@ def _modification_sections(
     ]
 
 
+def _award_facts(form: etree._Element) -> dict[str, tuple[list[str], str | None, float | None]]:
+    """Lot id → (winners' SIRET aligned with their names, or [] when none is given; the
+    earliest DATE_CONCLUSION_CONTRACT; VAL_TOTAL when the lot has one awarded contract)."""
+    out: dict[str, tuple[list[str], str | None, float | None]] = {}
+    contracts: dict[str, list[etree._Element]] = {}
+    for award in _children(form, "AWARD_CONTRACT"):
+        awarded = _child(award, "AWARDED_CONTRACT")
+        if awarded is not None:
+            lot_id = normalise_lot_id(_text(_child(award, "LOT_NO")))
+            contracts.setdefault(lot_id, []).append(awarded)
+    for lot_id, blocks in contracts.items():
+        ids = [
+            re.sub(r"[\s.]", "", _text(_child(c, "NATIONALID")))
+            for b in blocks
+            for c in _all(b, "CONTRACTORS/CONTRACTOR/ADDRESS_CONTRACTOR")
+            if _text(_child(c, "OFFICIALNAME"))
+        ]
+        ids = [i if re.fullmatch(r"\d{14}", i) else "" for i in ids]
+        dates = sorted(
+            d
+            for d in (parse_date(_text(_child(b, "DATE_CONCLUSION_CONTRACT"))) for b in blocks)
+            if d
+        )
+        value = (
+            parse_amount(_text(_first(blocks[0], "VALUES/VAL_TOTAL"))) if len(blocks) == 1 else None
+        )
+        out[lot_id] = (ids if any(ids) else [], dates[0] if dates else None, value)
+    return out
+
+
 def _awards(form: etree._Element) -> dict[str, tuple[str, list[str]]]:
     """Lot id → (result, winner names) from AWARD_CONTRACT blocks ("" = no LOT_NO given)."""
     out: dict[str, tuple[str, list[str]]] = {}
@@ -404,6 +434,7 @@ def normalise_ted_r209(
         _text(_child(procedure_el, "TIME_RECEIPT_TENDERS")),
     )
     awards = _awards(form)
+    facts_by_lot = _award_facts(form)
 
     title = ""
     cpv: list[str] = []
@@ -454,8 +485,11 @@ def normalise_ted_r209(
             if currency is None and value is not None:
                 currency = value.get("CURRENCY")
             result, winners = awards.get(lot_id, ("", []))
+            facts = facts_by_lot.get(lot_id, ([], None, None))
             if not result and len(descrs) == 1 and "" in awards:
                 result, winners = awards[""]
+                facts = facts_by_lot.get("", facts)
+            winner_ids = facts[0] if len(facts[0]) == len(winners) else []
             lot = Lot(
                 lot_id=lot_id,
                 title=clean_lot_title(_ptext(_child(descr, "TITLE")), lot_id),
@@ -467,6 +501,9 @@ def normalise_ted_r209(
                 signals=_copy_signals(base, _criteria(ac)),
                 result=result or None,
                 winners=winners,
+                winner_ids=winner_ids,
+                award_date=facts[1],
+                awarded_value=facts[2],
             )
             lots.append(lot)
             sections += _lot_sections(lot, descr, seen)
