@@ -75,6 +75,7 @@ def _classify(
     at: str = "2026-04-01T00:00:00+00:00",
     version: str = "v2",
     error: str | None = None,
+    facilitator: dict[str, Any] | None = None,
 ) -> None:
     store.db["classifications"].insert(
         {
@@ -87,6 +88,7 @@ def _classify(
             "evidence": "[]",
             "conflicts": "[]",
             "error": error,
+            "facilitator": json.dumps(facilitator) if facilitator else None,
             "classified_at": at,
         }
     )

@@ -141,6 +141,17 @@ GROUPS = [
     Group(id="aci-drome", name="ACI Vallée de la Drôme", kind="siae", structure_kinds=["ACI"]),
     Group(id="ea-rhone", name="EA du Rhône", kind="ea_esat", structure_kinds=["EA"]),
 ]
+#: The same two groups with a territory, as tests that store them in the database use them.
+ACI = Group(
+    id="aci-drome",
+    name="ACI Vallée de la Drôme",
+    kind="siae",
+    structure_kinds=["ACI"],
+    departements=["26", "07"],
+)
+EA = Group(
+    id="ea-rhone", name="EA du Rhône", kind="ea_esat", structure_kinds=["EA"], departements=["69"]
+)
 
 
 @pytest.fixture

@@ -39,6 +39,8 @@ from tenderwatch.web import create_app
 from tenderwatch.web.mail import ConsoleMailer
 
 from ..conftest import ROOT, cli_env
+from ..observatory.conftest import _classify as classify
+from ..observatory.conftest import _notice as add_notice
 from .conftest import sign_in
 
 SECRET = "clé-de-test-facilitateurs-0123456789abcdef"
@@ -60,23 +62,7 @@ def _notice(
     *,
     canonical: str | None = None,
 ) -> None:
-    source, source_id = nid.split(":", 1)
-    store.db["notices"].insert(
-        {
-            "id": nid,
-            "source": source,
-            "source_id": source_id,
-            "form": "test",
-            "title": f"Avis {nid}",
-            "nature": "call_for_tenders",
-            "published": published,
-            "buyer_name": buyer,
-            "buyer_siret": siret,
-            "departements": json.dumps([dep]),
-            "cpv": json.dumps(["45000000"]),
-            "canonical_id": canonical or nid,
-        }
-    )
+    add_notice(store, nid, published, dep, "45000000", buyer, siret, canonical=canonical)
 
 
 def _classify(
@@ -88,20 +74,7 @@ def _classify(
     hours: int = 0,
     at: str = "2026-04-10T00:00:00+00:00",
 ) -> None:
-    store.db["classifications"].insert(
-        {
-            "notice_id": nid,
-            "model_version": "v2",
-            "labels": json.dumps({lb: True for lb in labels}),
-            "positive": ",".join(labels),
-            "lots": "[]",
-            "insertion_hours": hours,
-            "evidence": "[]",
-            "conflicts": "[]",
-            "facilitator": json.dumps(facilitator) if facilitator else None,
-            "classified_at": at,
-        }
-    )
+    classify(store, nid, labels, hours=hours, at=at, facilitator=facilitator)
 
 
 def _fac(organisation: str | None, kind: str | None) -> dict[str, Any]:

@@ -19,18 +19,7 @@ from tenderwatch.notifier.matching import match
 from tenderwatch.notifier.models import Group
 from tenderwatch.notifier.views import notice_views
 
-from .conftest import add_notice, csrf, deliver, sign_in
-
-ACI = Group(
-    id="aci-drome",
-    name="ACI Vallée de la Drôme",
-    kind="siae",
-    structure_kinds=["ACI"],
-    departements=["26", "07"],
-)
-EA = Group(
-    id="ea-rhone", name="EA du Rhône", kind="ea_esat", structure_kinds=["EA"], departements=["69"]
-)
+from .conftest import ACI, EA, add_notice, csrf, deliver, sign_in
 
 
 def _days_ago(days: int) -> str:

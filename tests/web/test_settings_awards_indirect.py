@@ -27,19 +27,9 @@ from tenderwatch.notifier.matching import match_award_contact
 from tenderwatch.notifier.models import Group
 
 from ..conftest import cli_env, run_cli
-from .conftest import csrf
+from .conftest import ACI, EA, csrf
 
 PAGE = "/g/aci-drome/reglages"
-ACI = Group(
-    id="aci-drome",
-    name="ACI Vallée de la Drôme",
-    kind="siae",
-    structure_kinds=["ACI"],
-    departements=["26", "07"],
-)
-EA = Group(
-    id="ea-rhone", name="EA du Rhône", kind="ea_esat", structure_kinds=["EA"], departements=["69"]
-)
 BOX = re.compile(r'<input\b[^>]*\bname="awards_indirect"[^>]*>')
 
 
