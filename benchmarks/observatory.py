@@ -61,6 +61,10 @@ LABEL_RATES = {
     "insertion_contract": 0.002,
     "reserved_other": 0.002,
 }
+#: Share of notices with an insertion clause or criterion that name a facilitator, and the
+#: organisations a département's notices name (a PLIE or a Maison de l'emploi each).
+FACILITATOR_RATE = 0.35
+FACILITATOR_KINDS = [("PLIE", "plie"), ("Maison de l'emploi", "maison_emploi")]
 CPV_DIVISIONS = ["45", "90", "79", "71", "50", "77", "55", "33", "34", "30", "72", "60", "09"]
 BUYER_KINDS = [
     "Commune de",
@@ -88,6 +92,7 @@ PAGES = [
     ("/observatoire/acheteurs", "page"),
     ("/observatoire/?format=csv&tableau=clauses", "csv"),
     ("/observatoire/?format=csv&tableau=tendance", "csv"),
+    ("/observatoire/?format=csv&tableau=facilitateurs", "csv"),
     ("/observatoire/acheteurs?format=csv&tableau=sans_clause", "csv"),
 ]
 
@@ -126,7 +131,8 @@ def build(path: Path, count: int, seed: int = 11) -> None:
     )
     c_sql = (
         "INSERT INTO classifications (notice_id, model_version, labels, positive, lots,"
-        " insertion_hours, evidence, conflicts, classified_at) VALUES (?,?,?,?,?,?,?,?,?)"
+        " insertion_hours, evidence, conflicts, classified_at, facilitator)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)"
     )
     l_sql = (
         "INSERT INTO lots (notice_id, lot_id, position, title, cpv, departements)"
@@ -140,6 +146,23 @@ def build(path: Path, count: int, seed: int = 11) -> None:
         notice_rows.clear()
         class_rows.clear()
         lot_rows.clear()
+
+    # A separate generator: the facilitators leave every other generated figure unchanged.
+    frng = random.Random(seed + 1)
+
+    def facilitator(dep: str) -> str:
+        name, kind = FACILITATOR_KINDS[int(dep) % 2 if dep.isdigit() else 0]
+        return json.dumps(
+            {
+                "organisation": f"{name} du territoire {dep}",
+                "kind": kind,
+                "name": None,
+                "phone": None,
+                "email": f"clauses@{kind}-{dep.lower()}.example",
+                "quote": f"La clause est suivie par le {name} du territoire {dep}.",
+            },
+            ensure_ascii=False,
+        )
 
     db.execute("BEGIN")
     chosen = rng.choices(range(len(buyers)), weights=weights, k=count)
@@ -189,9 +212,23 @@ def build(path: Path, count: int, seed: int = 11) -> None:
                 )
         hours = rng.choice([0, 0, 150, 350, 700]) if "insertion_clause" in labels else 0
         classified = f"{day.isoformat()}T06:00:00+00:00"
+        named = None
+        if {"insertion_clause", "insertion_criterion"} & set(labels):
+            named = facilitator(dep) if frng.random() < FACILITATOR_RATE else None
         if rng.random() < 0.1:  # an older model's run, superseded
             class_rows.append(
-                (nid, "v0", "{}", "", "[]", 0, "[]", "[]", f"{day.isoformat()}T05:00:00+00:00")
+                (
+                    nid,
+                    "v0",
+                    "{}",
+                    "",
+                    "[]",
+                    0,
+                    "[]",
+                    "[]",
+                    f"{day.isoformat()}T05:00:00+00:00",
+                    None,
+                )
             )
         class_rows.append(
             (
@@ -204,6 +241,7 @@ def build(path: Path, count: int, seed: int = 11) -> None:
                 "[]",
                 "[]",
                 classified,
+                named,
             )
         )
         if len(notice_rows) >= 5000:

@@ -277,6 +277,37 @@ def register(main: click.Group, common_options: Callable, open_store: Callable) 
         click.echo(f"Sauvegarde écrite : {result.path}")
         _print_check(result)
 
+    @db.command("reparse")
+    @click.option(
+        "--source",
+        "sources",
+        multiple=True,
+        type=click.Choice(("boamp", "ted", "decp")),
+        help="Seulement cette source (répétable) ; défaut : toutes.",
+    )
+    @common_options
+    def db_reparse(settings: Settings, sources: tuple[str, ...]) -> None:
+        """Relire les avis enregistrés depuis leur charge brute, avec les normaliseurs
+        actuels (après une mise à jour) ; les avis changés seront reclassés.
+
+        Rien n'est téléchargé ni envoyé ; un avis que les normaliseurs refusent désormais
+        est gardé tel qu'enregistré et signalé (code de sortie 1)."""
+        from tenderwatch.reparse import reparse
+
+        def progress(done: int, total: int) -> None:
+            click.echo(f"  relus : {done} / {total}", err=True)
+
+        store = open_store(settings, must_exist=True)
+        try:
+            report = reparse(store, sources=sources, progress=progress)
+        finally:
+            store.close()
+        click.echo("Relecture des avis enregistrés — " + ("OK" if report.ok else "INCOMPLET"))
+        for line in report.lines():
+            click.echo(line)
+        if not report.ok:
+            raise SystemExit(1)
+
     @db.command("restore-check")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     @common_options

@@ -112,9 +112,7 @@ def _read_only(path: str | None) -> bool:
     if not path or path == ":memory:":
         return False
     file = Path(path).expanduser()
-    return file.exists() and not (
-        os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
-    )
+    return file.exists() and not (os.access(file, os.W_OK) and os.access(file.parent, os.W_OK))
 
 
 def describe_sqlite_error(exc: sqlite3.Error, path: str | None) -> str:
@@ -183,9 +181,7 @@ class Store:
     ``must_exist`` (read commands) refuses a missing file instead of creating an empty base.
     """
 
-    def __init__(
-        self, path: str | Path, *, migrate: bool = True, must_exist: bool = False
-    ) -> None:
+    def __init__(self, path: str | Path, *, migrate: bool = True, must_exist: bool = False) -> None:
         self.path = str(path)
         if must_exist and self.path != ":memory:" and not Path(self.path).expanduser().exists():
             raise StoreError(
@@ -318,6 +314,72 @@ class Store:
             "content_hash": content_hash,
         }
 
+    @staticmethod
+    def _lot_rows(notice: Notice) -> list[dict[str, Any]]:
+        return [
+            {
+                "notice_id": notice.id,
+                "lot_id": lot.lot_id or str(i + 1),
+                "position": i,
+                "title": lot.title,
+                "description": lot.description,
+                "cpv": _json(lot.cpv),
+                "estimated_value": lot.estimated_value,
+                "deadline": lot.deadline,
+                "departements": _json(lot.departements),
+                "signals": _json(asdict(lot.signals)),
+                "result": lot.result,
+                "winners": _json(lot.winners),
+                "winner_ids": _json(lot.winner_ids),
+                "award_date": lot.award_date,
+                "awarded_value": lot.awarded_value,
+            }
+            for i, lot in enumerate(notice.lots)
+        ]
+
+    def renormalise(self, notice: Notice, content_hash: str) -> bool:
+        """Store ``notice`` — a stored payload read again by the current normalisers — in
+        place of the row read from it before, when they differ (same rules as :meth:`save`:
+        a field the new reading leaves empty keeps its value). A changed notice's
+        classifications are marked stale (their ``content_hash`` cleared, their labels kept
+        until then) so that the next ``classify`` reads it again; deliveries are untouched,
+        so nothing is sent twice. Returns whether anything changed."""
+        with self.db.atomic():
+            try:
+                old = self.db["notices"].get(notice.id)
+            except Exception:  # sqlite_utils.db.NotFoundError
+                return False
+            if old.get("content_hash") != content_hash:
+                # A crawl stored a newer version meanwhile: it is already read by the
+                # current normalisers, and this older payload must not overwrite it.
+                return False
+            row = self._notice_row(notice, content_hash)
+            same_row = all(_empty(value) or value == old.get(key) for key, value in row.items())
+            # As the lots table keeps them: one row per lot id (the last one), by position.
+            new_lots = sorted(
+                {lot["lot_id"]: lot for lot in self._lot_rows(notice)}.values(),
+                key=lambda lot: lot["position"],
+            )
+            stored_lots = (
+                [
+                    {key: lot.get(key) for key in new_lots[0]}
+                    for lot in self.db.query(
+                        "SELECT * FROM lots WHERE notice_id = ? ORDER BY position", [notice.id]
+                    )
+                ]
+                if new_lots
+                else []
+            )
+            same_lots = not new_lots or stored_lots == new_lots
+            if same_row and same_lots:
+                return False
+            self._upsert_notice(notice, content_hash)
+            self.recompute_procedure(self._attach_procedure(notice))
+            self.db.execute(
+                "UPDATE classifications SET content_hash = NULL WHERE notice_id = ?", [notice.id]
+            )
+        return True
+
     def _upsert_notice(self, notice: Notice, content_hash: str) -> str:
         row = self._notice_row(notice, content_hash)
         now = _now()
@@ -339,26 +401,7 @@ class Store:
         if notice.lots or old is None:
             self.db.execute("DELETE FROM lots WHERE notice_id = ?", [notice.id])
             self.db["lots"].insert_all(
-                (
-                    {
-                        "notice_id": notice.id,
-                        "lot_id": lot.lot_id or str(i + 1),
-                        "position": i,
-                        "title": lot.title,
-                        "description": lot.description,
-                        "cpv": _json(lot.cpv),
-                        "estimated_value": lot.estimated_value,
-                        "deadline": lot.deadline,
-                        "departements": _json(lot.departements),
-                        "signals": _json(asdict(lot.signals)),
-                        "result": lot.result,
-                        "winners": _json(lot.winners),
-                        "winner_ids": _json(lot.winner_ids),
-                        "award_date": lot.award_date,
-                        "awarded_value": lot.awarded_value,
-                    }
-                    for i, lot in enumerate(notice.lots)
-                ),
+                self._lot_rows(notice),
                 replace=True,  # a form that repeats a lot id keeps its last description
             )
         self.db["notice_links"].insert_all(

@@ -39,7 +39,7 @@ PAGE_TABLES = {
 }
 _MAX_TOP = 200
 #: Facilitator organisations shown on the page (the CSV has them all).
-FACILITATORS_SHOWN = 30
+FACILITATORS_SHOWN = 10
 
 
 def _int_arg(name: str, default: int) -> int:
