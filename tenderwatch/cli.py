@@ -745,6 +745,12 @@ def run(settings: Settings, sources: tuple[str, ...], replay: bool) -> None:
         ok = _notify(settings, store, rematch=False) and ok
     else:
         click.echo("Pas de fichier de configuration : aucun groupe, aucune alerte envoyée.")
+    # The observatory's facts now, after the alerts, rather than on the first page a member
+    # opens (a few seconds for a year of France). A storage error here is an error (exit 1).
+    from tenderwatch.core.observatory import refresh
+
+    if refresh(store.db) and not _quiet():
+        click.echo("Observatoire mis à jour.")
     if not ok:
         sys.exit(1)
 
