@@ -22,12 +22,13 @@ from typing import Any
 
 import click
 
-from tenderwatch import __version__
+from tenderwatch import __version__, click_fr
 from tenderwatch.core.records import NATURES, CrawlReport
 from tenderwatch.core.settings import Settings, SettingsError, load_settings
 from tenderwatch.core.store import Store, StoreError, describe_sqlite_error
 from tenderwatch.core.wording import LINK_KIND_FR, MISSING, PROCEDURE_STATUS_FR, nature_fr, word
 
+click_fr.install()  # click's own messages (usage errors, --help) in French
 SOURCES = ("boamp", "ted", "decp")
 
 
