@@ -29,6 +29,7 @@ from functools import cache
 from typing import Any
 
 from tenderwatch.classifier.resources import data
+from tenderwatch.core.wording import FACILITATOR_KIND_FR
 
 #: Abbreviations whose period does not end a sentence (« M. Dupont », « Tél. 04… »).
 _ABBREVIATIONS = frozenset(
@@ -73,7 +74,6 @@ class _Lookups:
     email: re.Pattern[str]
     name: re.Pattern[str]
     role_name: re.Pattern[str]
-    kind_labels: dict[str, str]
 
 
 @cache
@@ -111,13 +111,12 @@ def lookups() -> _Lookups:
         email=re.compile(d["email"], i),
         name=re.compile(d["name"]),
         role_name=re.compile(d["role_name"]),
-        kind_labels=dict(d["kind_labels"]),
     )
 
 
 def kind_label(kind: str | None) -> str | None:
     """The French name of an organisation kind (« PLIE », « Maison de l'emploi »…)."""
-    return lookups().kind_labels.get(kind or "") if kind else None
+    return FACILITATOR_KIND_FR.get(kind) if kind else None
 
 
 # -- text layout ----------------------------------------------------------------------------

@@ -39,6 +39,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from tenderwatch.core.wording import FACILITATOR_KIND_FR
+
 #: The social labels counted (the classifier's ``SOCIAL_LABELS``, in the same order; a test
 #: checks they stay equal — this layer may not import the classifier).
 OBSERVED_LABELS: tuple[str, ...] = (
@@ -66,16 +68,6 @@ LABEL_NAMES_FR: dict[str, str] = {
     "reserved_other": "Marché réservé ESS/autre",
 }
 
-#: French names of the facilitator kinds (the classifier's ``kind_labels`` in
-#: ``data/facilitator.json``; a test checks they stay equal — core may not import it).
-KIND_NAMES_FR: dict[str, str] = {
-    "plie": "PLIE",
-    "maison_emploi": "Maison de l'emploi",
-    "mission_locale": "Mission locale",
-    "france_travail": "France Travail",
-    "guichet_unique": "guichet unique des clauses",
-    "service_acheteur": "service de l'acheteur",
-}
 #: How many buyers a facilitator row names before « … et N autres ».
 BUYERS_LISTED = 5
 
@@ -493,7 +485,7 @@ def _most_written(spellings: Counter[str]) -> str:
 def _kind_name(kind: str | None) -> str | None:
     if not kind:
         return None
-    name = KIND_NAMES_FR.get(kind, kind)
+    name = FACILITATOR_KIND_FR.get(kind, kind)
     return name[:1].upper() + name[1:]
 
 

@@ -19,6 +19,15 @@ NATURE_FR: dict[str, str] = {
     "cancellation": "annulation",
     "other": "autre avis",
 }
+#: Kinds of clause facilitator organisation (the classifier's ``facilitator.kind``).
+FACILITATOR_KIND_FR: dict[str, str] = {
+    "plie": "PLIE",
+    "maison_emploi": "Maison de l'emploi",
+    "mission_locale": "Mission locale",
+    "france_travail": "France Travail",
+    "guichet_unique": "guichet unique des clauses",
+    "service_acheteur": "service de l'acheteur",
+}
 #: States of a delivery (tenderwatch.notifier.delivery.STATUSES).
 DELIVERY_STATUS_FR: dict[str, str] = {
     "pending": "en attente",

@@ -26,6 +26,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from tenderwatch.core.board import Board, WebSettings
 from tenderwatch.core.store import Store
 from tenderwatch.notifier.models import Group
+from tenderwatch.notifier.render import facilitator_line
 from tenderwatch.web import present
 from tenderwatch.web.mail import ConsoleMailer, Mailer
 
@@ -173,6 +174,8 @@ def create_app(
         NATURE_FR=present.NATURE_FR,
         DEADLINE_WINDOWS=present.DEADLINE_WINDOWS,
     )
+    # The clause contact worded as in the alerts (one function for both).
+    app.jinja_env.filters["facilitator_line"] = facilitator_line
     return app
 
 

@@ -33,8 +33,9 @@ from typing import Any
 import pytest
 
 from tenderwatch.core.board import Board, WebSettings
-from tenderwatch.core.observatory import KIND_NAMES_FR, Filters, compute, facilitators
+from tenderwatch.core.observatory import Filters, compute, facilitators
 from tenderwatch.core.store import Store
+from tenderwatch.core.wording import FACILITATOR_KIND_FR
 from tenderwatch.web import create_app
 from tenderwatch.web.mail import ConsoleMailer
 
@@ -178,9 +179,10 @@ HEADER = [
 
 
 def test_kind_names_are_the_classifiers():
-    from tenderwatch.classifier.resources import data
+    from tenderwatch.classifier.facilitator import kind_label
 
-    assert data("facilitator.json")["kind_labels"] == KIND_NAMES_FR
+    for kind, name in FACILITATOR_KIND_FR.items():
+        assert kind_label(kind) == name
 
 
 def test_figures_in_the_region(fac_db):
